@@ -6,9 +6,8 @@ plate), and compared with the real frames. Two baselines are measured in the sam
 
 - retrieval: for each held-out frame, the training frame whose audio feature is nearest, its
   head aligned to the held-out frame (similarity transform on rigid landmarks: eyes, nose,
-  forehead) and pasted over the same background;
-- static: the mean training face (training frames aligned to one reference frame and averaged),
-  aligned to each held-out frame in the same way.
+  forehead) and pasted over the same background (`synctalk.metrics.retrieval_baseline`);
+- static: the mean training face, aligned and pasted the same way (`synctalk.metrics.static_baseline`).
 
 Face-box figures use the union of the held-out frames' face boxes. LMD: mean distance of the
 mouth landmarks (MediaPipe), in pixels at 512x512. Prints one JSON object on its last line.
@@ -17,11 +16,7 @@ from __future__ import annotations
 import argparse, json, os, platform, resource, shutil, tempfile, time
 from pathlib import Path
 
-import cv2
 import numpy as np
-
-RIGID = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9, 8, 70, 300, 105, 334) # eyes, nose, forehead, brows
-
 
 def processed_copy(name:str="may_short.mp4") -> "Workspace":
     "A private copy of the processed sample workspace (so training writes nowhere shared)."
@@ -39,20 +34,6 @@ def processed_copy(name:str="may_short.mp4") -> "Workspace":
     return Workspace(dst)
 
 
-def align(src_pts:np.ndarray, dst_pts:np.ndarray) -> np.ndarray:
-    "2x3 similarity transform taking rigid landmarks `src_pts` [K, 2] onto `dst_pts`."
-    M, _ = cv2.estimateAffinePartial2D(src_pts.astype(np.float32), dst_pts.astype(np.float32), method=cv2.LMEDS)
-    return M
-
-
-def paste(image:np.ndarray, mask:np.ndarray, M:np.ndarray, background:np.ndarray) -> np.ndarray:
-    "Warp `image` and its head `mask` by `M` and paste them over `background` (all [S, S, ...])."
-    S = background.shape[0]
-    warped = cv2.warpAffine(image, M, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    m = cv2.warpAffine(mask.astype(np.float32), M, (S, S), flags=cv2.INTER_LINEAR) > 0.5
-    return np.where(m[..., None], warped, background)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=25.0, help="training time budget")
@@ -61,8 +42,8 @@ def main():
     args = ap.parse_args()
     import torch
     from synctalk.train import TrainingData, train_workspace, load_nerf, region_mask
-    from synctalk.face import load_face
-    from synctalk.metrics import image_scores, face_agreement, MethodScores
+    from synctalk.face import load_face, detect_faces
+    from synctalk.metrics import image_scores, face_agreement, metrics_table, retrieval_baseline, static_baseline
     load_before = os.getloadavg()
     t_start = time.time()
     ws = processed_copy()
@@ -85,30 +66,21 @@ def main():
     render_fps = len(test) / (time.perf_counter() - t0)
     preds = np.stack(preds)
 
-    # baselines
-    heads = lambda i: region_mask(np.asarray(data.labels[i]), "head")
-    a = data.audio
-    retrieval = np.stack([paste(np.asarray(data.frames[j]), heads(j), align(lm[j, list(RIGID)], lm[i, list(RIGID)]), data.background(i))
-                          for i in test for j in [trainf[np.argmin(((a[trainf] - a[i]) ** 2).sum(1))]]])
-    ref = trainf[0]
-    mean_face = np.zeros((S, S, 3)); mean_mask = np.zeros((S, S))
-    for j in trainf:
-        M = align(lm[j, list(RIGID)], lm[ref, list(RIGID)])
-        mean_face += cv2.warpAffine(np.asarray(data.frames[j]), M, (S, S), borderMode=cv2.BORDER_REPLICATE)
-        mean_mask += cv2.warpAffine(heads(j).astype(np.float32), M, (S, S))
-    mean_face = (mean_face / len(trainf)).round().astype(np.uint8); mean_mask = mean_mask / len(trainf) > 0.5
-    static = np.stack([paste(mean_face, mean_mask, align(lm[ref, list(RIGID)], lm[i, list(RIGID)]), data.background(i)) for i in test])
+    # baselines, over the same backgrounds
+    frames = np.asarray(data.frames); heads = region_mask(np.asarray(data.labels), "head")
+    retrieval = retrieval_baseline(frames, heads, lm, bgs, data.audio, trainf, test)
+    static = static_baseline(frames, heads, lm, bgs, trainf, test)
 
     boxes = track.boxes[test] * (S / ws.record("ingest")["params"]["size"])
     box = tuple(int(v) for v in (max(boxes[:, 0].min(), 0), max(boxes[:, 1].min(), 0), min(boxes[:, 2].max(), S), min(boxes[:, 3].max(), S)))
+    real_track = detect_faces(real, fps=25, max_missing=1.0, max_gap=0) # landmarks of the real held-out frames, once
     scores = {}
     for name, pred in (("nerf", preds), ("retrieval", retrieval), ("static", static)):
         s = image_scores(pred, real, box)
-        fa = face_agreement(pred, real)
+        fa = face_agreement(pred, real_track=real_track)
         s.lmd, s.aue = fa.lmd, fa.aue
         scores[name] = s
     scores["nerf"].fps = render_fps
-    from synctalk.metrics import metrics_table
     print(metrics_table(scores))
     n = scores["nerf"]
     out = dict(
