@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from synctalk.assets import asset_path
-from synctalk.audio import FEATURE_OFFSET, SR, audio_features, encode_windows, fit_audio, load_audio_encoder, mel_windows
+from synctalk.audio import FEATURE_OFFSET, SR, audio_features, encode_windows, load_audio_encoder, mel_windows
+from synctalk.io import read_audio
 from synctalk.ave import (default_encoder_file, discriminator_path, heldout_start, load_discriminator, mfcc_windows,
                           prepare_clip, ridge_r2, score_offsets)
 
@@ -36,7 +37,7 @@ def lip_relevance(clip, encoder):
 
 def extraction_speed(encoder, seconds=60.0, reps=5):
     "Median frames/s of `audio_features` on `seconds` of speech, wall clock and per process-CPU second."
-    speech = np.tile(fit_audio(prepare_clip(asset_path("may_short.mp4")).audio, 331), 8)[:int(seconds*SR)]
+    speech = np.tile(read_audio(asset_path("may_drive.wav")), 8)[:int(seconds*SR)]
     n = int(seconds*25)
     audio_features(speech, encoder, n_frames=n) # warm-up
     walls, cpus = [], []

@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 
 
-def processed_copy(name:str="may_short.mp4"):
-    "A private copy of the processed sample workspace (so training writes nowhere shared)."
+def processed_copy(source:str|None=None, # a processed workspace folder; None: the sample clip's, processed here if needed
+                  ):
+    "A private copy of a processed workspace (so training writes nowhere shared)."
     from synctalk.workspace import Workspace, sample_workspace
     from synctalk.face import process_face
     from synctalk.masks import process_masks
     from synctalk.track import process_track
     from synctalk.audio import process_audio
-    ws = sample_workspace(name)
+    ws = Workspace(source) if source else sample_workspace("may_short.mp4")
     for step in (process_face, process_masks, process_track, process_audio): step(ws)
     dst = Path(tempfile.mkdtemp(prefix="synctalk-bench-nerf-"))/"ws"
     shutil.copytree(ws.root, dst, ignore=shutil.ignore_patterns(".*", "nerf", "train", "eval"))
@@ -35,13 +36,14 @@ def main():
     ap.add_argument("--minutes", type=float, default=25.0, help="training time budget (evaluation comes on top)")
     ap.add_argument("--res", type=int, default=256, help="training resolution")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workspace", help="a processed workspace of may_short.mp4 to copy (default: the cached sample workspace)")
     args = ap.parse_args()
     import torch
     from synctalk.train import TrainingData, train_workspace, load_nerf
     from synctalk.metrics import evaluate_heldout
     load_before = os.getloadavg()
     t_start = time.time()
-    ws = processed_copy()
+    ws = processed_copy(args.workspace)
     result = train_workspace(ws, resolution=args.res, minutes=args.minutes, seed=args.seed, force=True)
     ev = evaluate_heldout(ws)
     print(ev.table())
@@ -58,7 +60,7 @@ def main():
     beats = {m: dict(psnr_face=all(ev.rows[m].psnr_face > ev.rows[b].psnr_face for b in ("retrieval", "static")),
                      lmd=all(ev.rows[m].lmd < ev.rows[b].lmd for b in ("retrieval", "static"))) for m in nerf_rows}
     out = dict(
-        benchmark="nerf", clip="may_short.mp4", resolution=args.res, iterations=result.steps, minutes=round(result.seconds / 60, 2),
+        benchmark="nerf", clip="may_short.mp4", audio_encoder=ws.record("ave")["meta"].get("source"), resolution=args.res, iterations=result.steps, minutes=round(result.seconds / 60, 2),
         held_out_frames=len(ev.held_out), face_box=list(ev.face_box),
         psnr_face=rows["portrait"]["psnr_face"], lmd=rows["portrait"]["lmd"],
         psnr_face_head_only=rows["head only"]["psnr_face"], lmd_head_only=rows["head only"]["lmd"],

@@ -167,15 +167,21 @@ def _inference_copy(encoder:AudioEncoder) -> nn.Sequential:
         blocks.append(fused)
     return nn.Sequential(*blocks).eval().to(memory_format=torch.channels_last)
 
+def _bfloat16_is_fast(device) -> bool:
+    "Whether `device` is a CPU with bfloat16 matrix instructions (where bfloat16 convolutions beat float32)."
+    return torch.device(device).type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
 def encode_windows(encoder:AudioEncoder, # trained audio encoder
                    windows:np.ndarray, # float [N, 1, 80, 16] mel windows
                    batch_size:int=256, # windows per forward pass
+                   precise:bool=False, # float32 even where bfloat16 is faster
                   ) -> np.ndarray:
     "Encoder features of mel windows, in batches, with no gradients: float32 `[N, 512]`."
     device = next(encoder.parameters()).device
     fast = _inference_copy(encoder)
     out = np.zeros((len(windows), 512), np.float32)
-    with torch.inference_mode():
+    bf16 = not precise and _bfloat16_is_fast(device)
+    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
         for i in range(0, len(windows), batch_size):
             x = torch.from_numpy(windows[i:i+batch_size]).to(device).contiguous(memory_format=torch.channels_last)
             out[i:i+batch_size] = fast(x).flatten(1).float().cpu().numpy()
@@ -262,17 +268,21 @@ def load_feature_file(path:str|Path, # .npy of per-frame features
 
 # %% ../nbs/05_audio.ipynb #ce621676
 def _ave_step(ws:Workspace, force:bool, ave_weights) -> StepRun|None:
-    if ave_weights is None and ws.record("ave") is not None and not force: return None # keep what the workspace has
+    rec = ws.record("ave")
+    if ave_weights is None and rec is not None and rec["params"]["source"] == "file" and not force: return None # keep the given weights
     if ave_weights is not None:
         src, source = Path(ave_weights), "file"
         load_audio_encoder(src) # refuse a bad file before touching the workspace
     else:
         from synctalk.ave import default_encoder_file
         src, source = default_encoder_file(), "default"
+    from synctalk.ave import discriminator_path
     def make(stage):
         shutil.copyfile(src, stage/"ave.pt")
-        return dict(source=source, path=str(Path(src).absolute()))
-    return run_step(ws, "ave", make, dict(source=source), [src], force)
+        if discriminator_path(src).is_file(): shutil.copyfile(discriminator_path(src), discriminator_path(stage/"ave.pt"))
+        return dict(source=source, path=str(Path(src).absolute()), discriminator=discriminator_path(src).is_file())
+    inputs = [src] + [discriminator_path(src)]*discriminator_path(src).is_file()
+    return run_step(ws, "ave", make, dict(source=source), inputs, force)
 
 def process_audio(ws:Workspace, # an ingested workspace
                   force:bool=False, # re-run even if up to date

@@ -64,13 +64,16 @@ def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
                        neck_rgb:np.ndarray, # [3] the clip's neck colour C_n
                        jaw_y:float, # image row of the jaw line in F_o (the lowest face landmark)
                        blur:float=2.0, # edge blend sigma (pixels)
+                       grow:int|None=None, # the render may cover the head mask grown by this many pixels; default H/64
                       ) -> np.ndarray:
     "Paste the render into `original`: head removed, neck gap filled with `C_n`, blurred edge: `uint8 [H, W, 3]`."
     base = np.where(head[..., None], plate, original).astype(np.float32)
     rows = np.arange(head.shape[0])[:, None]
     gap = head & (alpha < 0.5) & (rows >= jaw_y - 2)
     base[gap] = neck_rgb
-    m = soft_matte(alpha, blur)[..., None]
+    g = max(1, head.shape[0]//64) if grow is None else grow
+    region = cv2.dilate(head.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
+    m = np.minimum(soft_matte(alpha, blur), region)[..., None] # nothing outside the (grown) head changes
     return (render*m + base*(1 - m)).round().astype(np.uint8)
 
 # %% ../nbs/09_composite.ipynb #f70ae55a

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #986655f5
 from __future__ import annotations
-import os, random, tempfile, warnings
+import fcntl, os, random, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SynctalkError', 'InputError', 'get_device', 'seed_everything', 'progress', 'warn_once', 'native_stderr_silenced',
-           'atomic_path', 'write_text_atomic']
+           'atomic_path', 'write_text_atomic', 'file_lock']
 
 # %% ../nbs/00_core.ipynb #4de4512b
 class SynctalkError(Exception):
@@ -89,3 +89,21 @@ def write_text_atomic(path:str|Path, # the file to write
                      ):
     "Replace the content of `path` with `text` atomically."
     with atomic_path(path) as tmp: tmp.write_text(text)
+
+# %% ../nbs/00_core.ipynb #94cf3447
+_held_locks: set[str] = set()
+
+@contextmanager
+def file_lock(path:str|Path, # the lock file (created if missing)
+             ):
+    "Hold an exclusive `flock` on `path` for the block; re-entrant within the process."
+    path = Path(path).absolute()
+    if str(path) in _held_locks: yield; return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        _held_locks.add(str(path))
+        try: yield
+        finally:
+            _held_locks.discard(str(path))
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -17,9 +17,10 @@ from .workspace import Workspace, StepRun, run_step, require_step, save_arrays, 
 
 # %% auto #0
 __all__ = ['REGIONS', 'PALETTE', 'FaceFrame', 'face_frame', 'grabcut_seeds', 'ColourModels', 'fit_colour_models', 'cut_person',
-           'person_masks', 'consecutive_iou', 'SkinModel', 'fit_skin', 'label_frame', 'Masks', 'make_masks',
-           'BackgroundPlate', 'background_plate', 'MaskQuality', 'person_colours', 'person_coloured_pixels',
-           'mask_quality', 'process_masks', 'load_masks', 'load_background', 'plate_check_image', 'frame_scrubber']
+           'person_masks', 'consecutive_iou', 'region_mask', 'SkinModel', 'fit_skin', 'label_frame', 'Masks',
+           'make_masks', 'BackgroundPlate', 'background_plate', 'MaskQuality', 'person_colours',
+           'person_coloured_pixels', 'mask_quality', 'process_masks', 'load_masks', 'load_background',
+           'plate_check_image', 'frame_scrubber']
 
 # %% ../nbs/03_masks.ipynb #af477619
 class FaceFrame(NamedTuple):
@@ -141,6 +142,15 @@ def consecutive_iou(masks:np.ndarray, # bool [N, H, W]
 REGIONS = ("background", "torso", "neck", "head", "face", "upper_face", "lips") # the label of each is its index
 _MEMBERS = dict(background=(0,), torso=(1,), neck=(2,), head=(3, 4, 5, 6), face=(4, 5, 6), upper_face=(5,), lips=(6,),
                 person=(1, 2, 3, 4, 5, 6))
+def region_mask(labels:np.ndarray, # uint8 [..., H, W] region labels (indices into `REGIONS`)
+                name:str, # one of REGIONS, or "person"
+               ) -> np.ndarray:
+    "Where region `name` is in `labels`: bool `[..., H, W]`."
+    if name not in _MEMBERS: raise SynctalkError(f"unknown region {name!r}: choose from {', '.join(_MEMBERS)}")
+    lut = np.zeros(256, bool)
+    lut[list(_MEMBERS[name])] = True
+    return lut[labels]
+
 PALETTE = np.array([[0, 0, 0], [60, 90, 200], [230, 150, 30], [140, 60, 170], [240, 200, 160], [60, 200, 90], [230, 40, 60]], np.uint8)
 
 class SkinModel(NamedTuple):
@@ -220,10 +230,7 @@ class Masks:
                i:int|None=None, # a frame, or None for all
               ) -> np.ndarray:
         "Where region `name` is: bool `[N, H, W]`, or `[H, W]` for frame `i`."
-        if name not in _MEMBERS: raise SynctalkError(f"unknown region {name!r}: choose from {', '.join(_MEMBERS)}")
-        lut = np.zeros(256, bool)
-        lut[list(_MEMBERS[name])] = True
-        return lut[self.labels if i is None else self.labels[i]]
+        return region_mask(self.labels if i is None else self.labels[i], name)
     def head(self, i:int|None=None) -> np.ndarray: return self.region("head", i)
     def face(self, i:int|None=None) -> np.ndarray: return self.region("face", i)
     def lips(self, i:int|None=None) -> np.ndarray: return self.region("lips", i)

@@ -16,15 +16,15 @@ from .core import progress, warn_once
 from .assets import asset_path
 from .io import write_video
 from .workspace import Workspace, StepRun, run_step, require_step, load_audio
-from .face import detect_faces, load_face, LIPS_OUTER, LIPS_INNER
+from .face import FaceError, detect_faces, load_face, LIPS_OUTER, LIPS_INNER
 from .composite import Stage, drive, infer, subject_data
 from .train import load_nerf
 
 # %% auto #0
-__all__ = ['RIGID_LANDMARKS', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance', 'FaceAgreement',
-           'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity', 'paste_head',
-           'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout', 'SyncScore',
-           'sync_score', 'workspace_discriminator', 'evaluate']
+__all__ = ['RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance',
+           'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity',
+           'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout',
+           'SyncScore', 'sync_score', 'workspace_discriminator', 'evaluate']
 
 # %% ../nbs/10_metrics.ipynb #f6ec8cef
 def _as_float(frames:np.ndarray):
@@ -73,13 +73,17 @@ _LPIPS = {}
 def lpips_model():
     "The LPIPS (AlexNet) model on the CPU, or None (with a one-time warning) when its weights cannot be loaded."
     if "model" not in _LPIPS:
-        try:
-            import lpips
-            _LPIPS["model"] = lpips.LPIPS(net="alex", verbose=False).eval()
-        except Exception as e:
-            _LPIPS["model"] = None
-            warn_once(f"LPIPS unavailable: its AlexNet backbone weights could not be loaded ({type(e).__name__}); "
-                      "put alexnet-owt-7be5be79.pth into ~/.cache/torch/hub/checkpoints to enable it")
+        import torch
+        hub = Path(torch.hub.get_dir())/"checkpoints"
+        _LPIPS["model"] = None
+        if not list(hub.glob("alexnet-owt-*.pth")): # don't wait for a download that cannot happen offline
+            warn_once(f"LPIPS is unavailable: its AlexNet backbone weights are not in {hub}; put alexnet-owt-7be5be79.pth there to enable it")
+        else:
+            try:
+                import lpips
+                _LPIPS["model"] = lpips.LPIPS(net="alex", verbose=False).eval()
+            except Exception as e:
+                warn_once(f"LPIPS is unavailable: its AlexNet backbone could not be loaded from {hub} ({type(e).__name__}: {e})")
     return _LPIPS["model"]
 
 def lpips_distance(pred:np.ndarray, # uint8 [N, H, W, 3]
@@ -106,7 +110,10 @@ def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
                   ) -> FaceAgreement:
     "LMD and AUE of `pred` against `real`, from MediaPipe landmarks and blendshapes."
     mouth = list(LIPS_OUTER + LIPS_INNER)
-    p = detect_faces(pred, fps=fps, max_missing=1.0, max_gap=0)
+    try: p = detect_faces(pred, fps=fps, max_missing=1.0, max_gap=0)
+    except FaceError as e: # e.g. an early model renders nothing face-like
+        warn_once(f"LMD and AUE are not measured for frames without a trackable face ({e})")
+        return FaceAgreement(float("nan"), float("nan"), 0)
     r = real_track if real_track is not None else detect_faces(real, fps=fps, max_missing=1.0, max_gap=0)
     both = p.detected & r.detected
     if not both.any(): return FaceAgreement(float("nan"), float("nan"), 0)
@@ -260,15 +267,22 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
 class SyncScore(NamedTuple):
     "What the lip-sync discriminator finds in a video."
     confidence: float # mean of (best - median) score per window
-    offset: int # frames; 0 means in sync
+    offset: float # frames, a whole number; 0 means in sync; NaN when not measured
+
+NOT_MEASURED = SyncScore(float("nan"), float("nan"))
 
 def sync_score(video:str|Path, # an mp4 with the speech muxed in
-               discriminator, # a `SyncDiscriminator`
+               discriminator, # a `SyncDiscriminator`, or None
               ) -> SyncScore:
-    "Lip-sync confidence and audio-video offset of `video`."
+    "Lip-sync confidence and audio-video offset of `video` (`NOT_MEASURED` without a discriminator or a trackable face)."
     from synctalk.ave import prepare_clip, score_offsets
-    sc = score_offsets(discriminator, prepare_clip(video))
-    return SyncScore(float(np.nanmean(sc.confidence)), int(sc.offsets[np.nanargmax(sc.mean_curve)]))
+    if discriminator is None: return NOT_MEASURED
+    try: clip = prepare_clip(video)
+    except FaceError as e:
+        warn_once(f"lip sync is not measured for {Path(video).name}: {e}")
+        return NOT_MEASURED
+    sc = score_offsets(discriminator, clip)
+    return SyncScore(float(np.nanmean(sc.confidence)), float(sc.offsets[np.nanargmax(sc.mean_curve)]))
 
 def workspace_discriminator(ws:Workspace):
     "The discriminator trained with the workspace's encoder, or None (with a warning) when it has none."
@@ -295,14 +309,16 @@ def evaluate(ws:Workspace, # a trained workspace
         for name, frames in ev.frames.items():
             video = stage/"eval"/f"heldout_{name.replace(' ', '_')}.mp4"
             write_video(video, frames, fps=25, audio=speech)
-            if disc is not None: ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, disc)
+            ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, disc)
         driven = infer(ws, cross, stage/"eval"/"cross_portrait.mp4", device=device)
-        cross_sync = sync_score(driven.path, disc) if disc is not None else SyncScore(float("nan"), 0)
+        cross_sync = sync_score(driven.path, disc)
         report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()},
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict()),
                       model=dict(steps=rec["meta"].get("steps"), resolution=rec["meta"].get("resolution")))
         (stage/"eval"/"metrics.json").write_text(json.dumps(report, indent=1, default=float))
-        (stage/"eval"/"metrics.txt").write_text(ev.table() + "\n")
+        (stage/"eval"/"metrics.txt").write_text(ev.table() + f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
+                                                f"sync confidence {cross_sync.confidence:.3f}, offset {cross_sync.offset:g} frames, "
+                                                f"{driven.fps:.2f} frames/s\n")
         return dict(psnr_full_portrait=ev.rows["portrait"].psnr_full, lmd_portrait=ev.rows["portrait"].lmd,
                     cross_offset=cross_sync.offset)
     return run_step(ws, "evaluate", make, dict(cross_audio=cross.name), [ws.path("nerf/model.pt"), cross], force)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #32916378
 from __future__ import annotations
-import math, os, resource, shutil, time, warnings
+import copy, math, os, resource, shutil, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
@@ -19,15 +19,16 @@ import torch.nn.functional as F
 from .audio import neighbour_windows
 from .core import SynctalkError, InputError, atomic_path, get_device, progress, seed_everything, warn_once
 from .io import iter_video
+from .masks import region_mask
 from .workspace import Workspace, StepRun, run_step, require_step
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, pixel_rays, render_rays, render_frame, lift_masks)
 
 # %% auto #0
-__all__ = ['POSE_CONVENTION', 'TrainConfig', 'TrainingDataError', 'region_mask', 'mask_box', 'TrainingData',
-           'prepare_training_data', 'workspace_audio_kind', 'RayBatch', 'sample_rays', 'lift_regions',
-           'photometric_loss', 'ambient_loss', 'opacity_entropy', 'lpips_criterion', 'lr_factor', 'WeightEMA',
-           'CheckpointError', 'ModelRecord', 'TrainedNeRF', 'load_checkpoint', 'StepStats', 'TrainResult', 'Trainer',
-           'save_model', 'train', 'train_workspace', 'load_nerf', 'ExpressionSliders']
+__all__ = ['POSE_CONVENTION', 'TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data',
+           'workspace_audio_kind', 'RayBatch', 'sample_rays', 'lift_regions', 'photometric_loss', 'ambient_loss',
+           'opacity_entropy', 'lpips_criterion', 'lr_factor', 'WeightEMA', 'CheckpointError', 'ModelRecord',
+           'TrainedNeRF', 'load_checkpoint', 'StepStats', 'TrainResult', 'Trainer', 'save_model', 'train',
+           'train_workspace', 'load_nerf', 'ExpressionSliders']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
 POSE_CONVENTION = "opencv_c2w" # 4x4 camera-to-world, camera looks along +z, x right, y down
@@ -77,15 +78,6 @@ class TrainConfig:
 # %% ../nbs/08_train.ipynb #a2f7b91f
 class TrainingDataError(SynctalkError):
     "Inputs for training are missing or inconsistent."
-
-_LABELS = dict(background=0, torso=1, neck=2, hair=3, face=4, upper_face=5, lips=6) # synctalk.masks.REGIONS order
-_REGION_LABELS = dict(head=(3, 4, 5, 6), face=(4, 5, 6), upper_face=(5,), lips=(6,))
-
-def region_mask(labels:np.ndarray, # uint8 [..., H, W] region labels
-                name:str, # head, face, upper_face or lips
-               ) -> np.ndarray: # bool [..., H, W]
-    "Where region `name` is, from label maps."
-    return np.isin(labels, _REGION_LABELS[name])
 
 def mask_box(mask:np.ndarray, # bool [H, W]
              margin:int=0, # pixels added on each side
@@ -300,14 +292,11 @@ def opacity_entropy(acc:torch.Tensor, # [N] ray opacity
 def lpips_criterion(device:torch.device|str="cpu"):
     "The LPIPS (AlexNet) module on `device`, frozen; None (warned once) when its weights are unavailable."
     from synctalk.metrics import lpips_model
-    if not list((Path(torch.hub.get_dir())/"checkpoints").glob("alexnet-owt-*.pth")): # don't wait for a download that cannot happen offline
-        warn_once(f"LPIPS is unavailable (no AlexNet weights in {torch.hub.get_dir()}/checkpoints): the fine and lips stages train with MSE only")
-        return None
     model = lpips_model()
     if model is None:
-        warn_once("LPIPS is unavailable (no AlexNet weights): the fine and lips stages train with MSE only")
+        warn_once("without LPIPS the fine and lips stages train with MSE only")
         return None
-    model = model.to(device).eval()
+    model = copy.deepcopy(model).to(device).eval()
     for p in model.parameters(): p.requires_grad_(False)
     return model
 
@@ -426,11 +415,17 @@ def load_checkpoint(path:str|Path, # a model file written by training
     from synctalk.encoding import choose_backend
     path = Path(path)
     if not path.exists(): raise CheckpointError(f"{path} does not exist: train a model first (`synctalk train -w WS`)")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    record = ModelRecord(**ck["record"])
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        record = ModelRecord(**ck["record"])
+    except Exception as e:
+        raise CheckpointError(f"{path} is not a synctalk model ({type(e).__name__}): retrain with `synctalk train -w WS --force`") from None
     record.check(encoding_backend=choose_backend(record.encoding_backend), pose_convention=POSE_CONVENTION)
     model = PortraitNeRF(NeRFConfig(**{**record.nerf, "implementation": record.encoding_backend}))
-    model.load_state_dict(ck["model"])
+    try: model.load_state_dict(ck["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{path} holds weights that do not fit its recorded configuration (written by another synctalk "
+                              f"version?): retrain with `synctalk train -w WS --force` ({str(e).splitlines()[0]})") from None
     return TrainedNeRF(model.to(get_device(device)), record)
 
 # %% ../nbs/08_train.ipynb #65e0c06e

@@ -4,8 +4,7 @@
 
 # %% ../nbs/01b_workspace.ipynb #0d29cd33
 from __future__ import annotations
-import fcntl, functools, json, os, shutil, tempfile, time
-from contextlib import contextmanager
+import functools, json, os, shutil, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 import synctalk
-from .core import SynctalkError, InputError, atomic_path, write_text_atomic, warn_once
+from .core import SynctalkError, InputError, atomic_path, file_lock, write_text_atomic, warn_once
 from .assets import sha256_file, asset_path, cache_dir
 from .io import probe_video, iter_video, read_audio, read_video, write_video, write_wav, center_crop_resize
 
@@ -77,20 +76,9 @@ def run_step(ws:Workspace, # the subject's workspace
     ws.root.mkdir(parents=True, exist_ok=True)
     with _locked(ws): return _run_step_locked(ws, step, make, _jsonable(params), _hash_inputs(ws, inputs), force)
 
-_held_locks: set[str] = set()
-
-@contextmanager
 def _locked(ws:Workspace):
-    "Hold the workspace's lock file, so that concurrent runs (parallel notebooks) take turns; re-entrant for nested steps."
-    key = str(ws.root.absolute())
-    if key in _held_locks: yield; return # a step run from inside another step's `make`
-    with open(ws.root/".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        _held_locks.add(key)
-        try: yield
-        finally:
-            _held_locks.discard(key)
-            fcntl.flock(f, fcntl.LOCK_UN)
+    "The workspace's lock: concurrent runs (parallel notebooks) take turns; nested steps go through."
+    return file_lock(ws.root/".lock")
 
 def _run_step_locked(ws, step, make, params, hashes, force):
     rec = ws.record(step)

@@ -1,0 +1,43 @@
+"The one-command demo, in its smoke-run form: every output exists, the videos have sound and the right length, the table is complete."
+import json
+
+import av
+import pytest
+
+from conftest import synctalk
+
+METHODS = ("portrait", "head only", "retrieval", "static")
+COLUMNS = ("psnr_face", "ssim_face", "ms_ssim_face", "lpips_face", "psnr_full", "ssim_full", "ms_ssim_full", "lpips_full",
+           "lmd", "aue", "sync_conf", "sync_offset", "fps")
+
+
+def _streams(path):
+    "(video frames, audio seconds, frame size) of an mp4."
+    with av.open(str(path)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    with av.open(str(path)) as c:
+        a = c.streams.audio[0]
+        seconds = sum(f.samples for f in c.decode(audio=0))/a.rate
+    with av.open(str(path)) as c:
+        f = next(c.decode(video=0))
+    return frames, seconds, (f.height, f.width)
+
+
+def test_demo_quick(assets, tmp_path):
+    r = synctalk("demo", "--quick", "-o", tmp_path/"demo")
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path/"demo"/"eval"
+    report = json.loads((out/"metrics.json").read_text())
+    held_out = report["held_out_frames"]
+    assert held_out == list(range(held_out[0], 331)) and 45 <= len(held_out) <= 55 # the last 15%
+    assert set(report["methods"]) == set(METHODS)
+    for name, row in report["methods"].items():
+        assert set(COLUMNS) <= set(row), (name, set(COLUMNS) - set(row))
+    table = (out/"metrics.txt").read_text()
+    for name in METHODS: assert name in table
+    for name in ("portrait", "head_only"):
+        frames, seconds, size = _streams(out/f"heldout_{name}.mp4")
+        assert frames == len(held_out) and abs(seconds - frames/25) < 0.1 and size == (256, 256)
+    frames, seconds, size = _streams(out/"cross_portrait.mp4")
+    assert frames == report["cross_driven"]["frames"] == 200 and abs(seconds - 8.0) < 0.1, (frames, seconds)
+    assert "metrics.json" in r.stdout and "cross_portrait.mp4" in r.stdout
