@@ -71,7 +71,7 @@ def main():
         offset_detection=dict(windows=len(scores.best), hit_rate_within_1=round(scores.hit_rate(1), 3), chance=round(3/31, 3),
                               hit_rate_within_2=round(scores.hit_rate(2), 3),
                               best_offset_histogram=np.bincount(scores.best + 15, minlength=31).tolist(),
-                              clip_offset=int(scores.offsets[np.nanargmax(scores.mean_curve)]),
+                              clip_offset=scores.clip_offset,
                               mean_curve=[round(float(v), 4) for v in scores.mean_curve],
                               mean_confidence=round(float(scores.confidence.mean()), 4)),
         lip_relevance_r2=lip_relevance(may, encoder),

@@ -395,8 +395,14 @@ class OffsetScores(NamedTuple):
 
     @property
     def mean_curve(self) -> np.ndarray:
-        "Mean score at each offset over the windows: `[2K+1]`."
-        return np.nanmean(self.scores, 0)
+        "Mean score at each offset over the windows that can be scored at every offset (all windows if none can): `[2K+1]`."
+        complete = ~np.isnan(self.scores).any(1)
+        return self.scores[complete].mean(0) if complete.any() else np.nanmean(self.scores, 0)
+
+    @property
+    def clip_offset(self) -> int:
+        "The offset of the clip as a whole: where the mean curve peaks."
+        return int(self.offsets[np.nanargmax(self.mean_curve)])
 
     @property
     def confidence(self) -> np.ndarray:

@@ -59,21 +59,21 @@ def composite_head(render:np.ndarray, # uint8 [H, W, 3] rendered head
 def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
                        alpha:np.ndarray, # float [H, W] its opacity
                        original:np.ndarray, # uint8 [H, W, 3] the training frame F_o at the same pose
-                       head:np.ndarray, # bool [H, W] the head mask of F_o
+                       face:np.ndarray, # bool [H, W] the face mask of F_o
                        plate:np.ndarray, # uint8 [H, W, 3] background plate
                        neck_rgb:np.ndarray, # [3] the clip's neck colour C_n
                        jaw_y:float, # image row of the jaw line in F_o (the lowest face landmark)
                        blur:float=2.0, # edge blend sigma (pixels)
-                       grow:int|None=None, # the render may cover the head mask grown by this many pixels; default H/64
+                       grow:int|None=None, # the render may cover the face mask grown by this many pixels; default H/32
                       ) -> np.ndarray:
-    "Paste the render into `original`: head removed, neck gap filled with `C_n`, blurred edge: `uint8 [H, W, 3]`."
-    base = np.where(head[..., None], plate, original).astype(np.float32)
-    rows = np.arange(head.shape[0])[:, None]
-    gap = head & (alpha < 0.5) & (rows >= jaw_y - 2)
+    "Paste the rendered face into `original`: its face removed, neck gap filled with `C_n`, blurred edge: `uint8 [H, W, 3]`."
+    base = np.where(face[..., None], plate, original).astype(np.float32)
+    rows = np.arange(face.shape[0])[:, None]
+    gap = face & (alpha < 0.5) & (rows >= jaw_y - 2)
     base[gap] = neck_rgb
-    g = max(1, head.shape[0]//64) if grow is None else grow
-    region = cv2.dilate(head.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
-    m = np.minimum(soft_matte(alpha, blur), region)[..., None] # nothing outside the (grown) head changes
+    g = max(1, face.shape[0]//32) if grow is None else grow
+    region = cv2.dilate(face.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
+    m = np.minimum(soft_matte(alpha, blur), region)[..., None] # nothing outside the (grown) face changes
     return (render*m + base*(1 - m)).round().astype(np.uint8)
 
 # %% ../nbs/09_composite.ipynb #f70ae55a
@@ -91,7 +91,7 @@ def pingpong(n_out:int, # frames to produce
 class Stage:
     "What compositing needs of the subject's clip, at full frame size."
     frames: np.ndarray # uint8 [N, H, W, 3] the training clip
-    head: np.ndarray # bool [N, H, W] its head masks
+    face: np.ndarray # bool [N, H, W] its face masks
     plate: np.ndarray # uint8 [H, W, 3] background plate
     neck_rgb: np.ndarray # [3] the neck colour C_n
     jaw_y: np.ndarray # float [N] row of the lowest face landmark per frame
@@ -101,7 +101,7 @@ class Stage:
         "The stage of a processed workspace."
         frames, masks, track = load_frames(ws), load_masks(ws), load_face(ws)
         every = max(1, len(frames)//64) # C_n from at most ~64 frames
-        return cls(frames, masks.head(), load_background(ws), neck_colour(frames[::every], masks.neck()[::every]),
+        return cls(frames, masks.face(), load_background(ws), neck_colour(frames[::every], masks.neck()[::every]),
                    track.landmarks[:, :, 1].max(1))
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def drive(nerf:TrainedNeRF, # a trained model
         render, alpha = nerf.render(data.c2w[j], cond, data.plate)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
-        yield DrivenFrame(composite_portrait(render, alpha, stage.frames[j], stage.head[j], stage.plate, stage.neck_rgb, stage.jaw_y[j]),
+        yield DrivenFrame(composite_portrait(render, alpha, stage.frames[j], stage.face[j], stage.plate, stage.neck_rgb, stage.jaw_y[j]),
                           composite_head(render, alpha, stage.plate))
 
 # %% ../nbs/09_composite.ipynb #3732211e

@@ -175,7 +175,7 @@ def similarity(src:np.ndarray, # [K, 2] points
 def paste_head(image:np.ndarray, # uint8 [H, W, 3] source frame
                head:np.ndarray, # bool [H, W] its head mask
                M:np.ndarray, # [2, 3] transform onto the target
-               base:np.ndarray, # uint8 [H, W, 3] the target's frame without its head
+               base:np.ndarray, # uint8 [H, W, 3] the target's frame with the pasted region removed
               ) -> np.ndarray:
     "Warp `image`'s head by `M` and paste it over `base`: `uint8 [H, W, 3]`."
     H, W = base.shape[:2]
@@ -184,9 +184,9 @@ def paste_head(image:np.ndarray, # uint8 [H, W, 3] source frame
     return np.where(m[..., None], warped, base)
 
 def retrieval_baseline(frames:np.ndarray, # uint8 [N, H, W, 3] the clip
-                       heads:np.ndarray, # bool [N, H, W] head masks
+                       heads:np.ndarray, # bool [N, H, W] masks of the region to paste (head or face)
                        landmarks:np.ndarray, # [N, 478, 2] in the frames' pixels
-                       bases:np.ndarray, # uint8 [T, H, W, 3] each held-out frame without its head
+                       bases:np.ndarray, # uint8 [T, H, W, 3] each held-out frame with that region removed
                        audio:np.ndarray, # [N, A] per-frame audio features
                        train_idx:np.ndarray, # [n] frames to retrieve from
                        test_idx:np.ndarray, # [T] held-out frames
@@ -200,9 +200,9 @@ def retrieval_baseline(frames:np.ndarray, # uint8 [N, H, W, 3] the clip
     return np.stack(out)
 
 def static_baseline(frames:np.ndarray, # uint8 [N, H, W, 3] the clip
-                    heads:np.ndarray, # bool [N, H, W] head masks
+                    heads:np.ndarray, # bool [N, H, W] masks of the region to paste (head or face)
                     landmarks:np.ndarray, # [N, 478, 2] in the frames' pixels
-                    bases:np.ndarray, # uint8 [T, H, W, 3] each held-out frame without its head
+                    bases:np.ndarray, # uint8 [T, H, W, 3] each held-out frame with that region removed
                     train_idx:np.ndarray, # [n] frames to average
                     test_idx:np.ndarray, # [T] held-out frames
                    ) -> np.ndarray:
@@ -253,12 +253,12 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
     driven = list(progress(drive(nerf, data, stage, data.audio_windows(test), test), "held-out frames", total=len(test)))
     fps = len(test)/(time.perf_counter() - t0)
     real = np.asarray(stage.frames[test])
-    bases = np.where(stage.head[test][..., None], stage.plate, real)
+    bases = np.where(stage.face[test][..., None], stage.plate, real)
     lm = track.landmarks[..., :2]
     box = union_box(track.boxes[test], real.shape[1])
     methods = {"portrait": np.stack([f.portrait for f in driven]), "head only": np.stack([f.head for f in driven]),
-               "retrieval": retrieval_baseline(stage.frames, stage.head, lm, bases, data.audio, data.train_idx, test),
-               "static": static_baseline(stage.frames, stage.head, lm, bases, data.train_idx, test)}
+               "retrieval": retrieval_baseline(stage.frames, stage.face, lm, bases, data.audio, data.train_idx, test),
+               "static": static_baseline(stage.frames, stage.face, lm, bases, data.train_idx, test)}
     rows = {name: _scores(pred, real, track[test], box) for name, pred in progress(methods.items(), "scoring")}
     rows["portrait"].fps = rows["head only"].fps = fps
     return Evaluation(rows, [int(i) for i in test], box, methods)
@@ -282,7 +282,7 @@ def sync_score(video:str|Path, # an mp4 with the speech muxed in
         warn_once(f"lip sync is not measured for {Path(video).name}: {e}")
         return NOT_MEASURED
     sc = score_offsets(discriminator, clip)
-    return SyncScore(float(np.nanmean(sc.confidence)), float(sc.offsets[np.nanargmax(sc.mean_curve)]))
+    return SyncScore(float(np.nanmean(sc.confidence)), float(sc.clip_offset))
 
 def workspace_discriminator(ws:Workspace):
     "The discriminator trained with the workspace's encoder, or None (with a warning) when it has none."
