@@ -26,7 +26,7 @@ def _streams(path):
 def test_demo_quick(assets, tmp_path):
     r = synctalk("demo", "--quick", "-o", tmp_path/"demo")
     assert r.returncode == 0, r.stderr[-3000:]
-    out = tmp_path/"demo"/"eval"
+    out = tmp_path/"demo"/"workspace"/"eval"
     report = json.loads((out/"metrics.json").read_text())
     held_out = report["held_out_frames"]
     assert held_out == list(range(held_out[0], 331)) and 45 <= len(held_out) <= 55 # the last 15%
