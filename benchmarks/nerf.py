@@ -39,7 +39,8 @@ def main():
     ap.add_argument("--workspace", help="a processed workspace of may_short.mp4 to copy (default: the cached sample workspace)")
     args = ap.parse_args()
     import torch
-    from synctalk.train import TrainingData, train_workspace, load_nerf
+    from synctalk.train import train_workspace, load_nerf
+    from synctalk.composite import subject_data
     from synctalk.metrics import evaluate_heldout
     load_before = os.getloadavg()
     t_start = time.time()
@@ -49,7 +50,7 @@ def main():
     print(ev.table())
 
     nerf = load_nerf(ws)
-    data = TrainingData.from_workspace(ws, args.res, len(nerf.record.holdout_frames) / nerf.record.n_frames)
+    data = subject_data(ws, nerf)
     test = data.holdout_idx[:: max(1, len(data.holdout_idx) // 10)]
     t0 = time.perf_counter()
     for i in test: nerf.render(data.c2w[i], nerf.conditioning(data.audio_windows([i])[0], data.expressions[i]), data.plate)

@@ -277,12 +277,12 @@ def _ave_step(ws:Workspace, force:bool, ave_weights) -> StepRun|None:
         from synctalk.ave import default_encoder_file
         src, source = default_encoder_file(), "default"
     from synctalk.ave import discriminator_path
+    disc = discriminator_path(src) if discriminator_path(src).is_file() else None
     def make(stage):
         shutil.copyfile(src, stage/"ave.pt")
-        if discriminator_path(src).is_file(): shutil.copyfile(discriminator_path(src), discriminator_path(stage/"ave.pt"))
-        return dict(source=source, path=str(Path(src).absolute()), discriminator=discriminator_path(src).is_file())
-    inputs = [src] + [discriminator_path(src)]*discriminator_path(src).is_file()
-    return run_step(ws, "ave", make, dict(source=source), inputs, force)
+        if disc: shutil.copyfile(disc, discriminator_path(stage/"ave.pt"))
+        return dict(source=source, path=str(Path(src).absolute()), discriminator=disc is not None)
+    return run_step(ws, "ave", make, dict(source=source), [src] + ([disc] if disc else []), force)
 
 def process_audio(ws:Workspace, # an ingested workspace
                   force:bool=False, # re-run even if up to date

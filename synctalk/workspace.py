@@ -74,11 +74,8 @@ def run_step(ws:Workspace, # the subject's workspace
             ) -> StepRun:
     "Run `make` unless `step` is up to date; move its outputs into `ws` and record them atomically."
     ws.root.mkdir(parents=True, exist_ok=True)
-    with _locked(ws): return _run_step_locked(ws, step, make, _jsonable(params), _hash_inputs(ws, inputs), force)
-
-def _locked(ws:Workspace):
-    "The workspace's lock: concurrent runs (parallel notebooks) take turns; nested steps go through."
-    return file_lock(ws.root/".lock")
+    with file_lock(ws.root/".lock"): # concurrent runs (parallel notebooks) take turns; nested steps go through
+        return _run_step_locked(ws, step, make, _jsonable(params), _hash_inputs(ws, inputs), force)
 
 def _run_step_locked(ws, step, make, params, hashes, force):
     rec = ws.record(step)
