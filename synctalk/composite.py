@@ -21,8 +21,8 @@ from .train import TrainedNeRF, TrainingData, load_nerf
 from .audio import audio_features, load_audio_encoder
 
 # %% auto #0
-__all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'pingpong', 'Stage', 'DrivenFrame', 'drive',
-           'InferResult', 'subject_data', 'read_expressions', 'infer']
+__all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'paste_region', 'render_region', 'pingpong',
+           'Stage', 'DrivenFrame', 'drive', 'InferResult', 'subject_data', 'read_expressions', 'infer']
 
 # %% ../nbs/09_composite.ipynb #6356087c
 def neck_colour(frames:np.ndarray, # uint8 [N, H, W, 3]
@@ -71,10 +71,22 @@ def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
     rows = np.arange(face.shape[0])[:, None]
     gap = face & (alpha < 0.5) & (rows >= jaw_y - 2)
     base[gap] = neck_rgb
-    g = max(1, face.shape[0]//32) if grow is None else grow
-    region = cv2.dilate(face.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
-    m = np.minimum(soft_matte(alpha, blur), region)[..., None] # nothing outside the (grown) face changes
+    m = np.minimum(soft_matte(alpha, blur), paste_region(face, grow))[..., None] # nothing outside the (grown) face changes
     return (render*m + base*(1 - m)).round().astype(np.uint8)
+
+def paste_region(face:np.ndarray, # bool [H, W] the face mask of F_o
+                 grow:int|None=None, # pixels to grow it by; default H/32
+                ) -> np.ndarray:
+    "Where the portrait composite may take the render: the face mask grown by `grow` pixels, float32 `[H, W]` in {0, 1}."
+    g = max(1, face.shape[0]//32) if grow is None else grow
+    return cv2.dilate(face.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
+
+def render_region(face:np.ndarray, # bool [H, W] the face mask of F_o
+                  size:int, # the render's side S
+                 ) -> np.ndarray:
+    "The pixels of an `S x S` render that the portrait composite reads (resizing included): bool `[S, S]`."
+    small = cv2.resize(paste_region(face), (size, size), interpolation=cv2.INTER_AREA) > 0
+    return cv2.dilate(small.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0 # the cubic upsampling reads 2 pixels around
 
 # %% ../nbs/09_composite.ipynb #f70ae55a
 def pingpong(n_out:int, # frames to produce
@@ -106,9 +118,9 @@ class Stage:
 
 @dataclass(frozen=True)
 class DrivenFrame:
-    "One output frame in both modes."
-    portrait: np.ndarray # uint8 [H, W, 3]
-    head: np.ndarray # uint8 [H, W, 3] the render over the plate ("w/o Portrait")
+    "One output frame in the modes asked for (None for the others)."
+    portrait: np.ndarray|None # uint8 [H, W, 3]
+    head: np.ndarray|None # uint8 [H, W, 3] the render over the plate ("w/o Portrait")
 
 def drive(nerf:TrainedNeRF, # a trained model
           data:TrainingData, # its subject (poses, training-resolution plate, audio window size)
@@ -116,6 +128,7 @@ def drive(nerf:TrainedNeRF, # a trained model
           windows:np.ndarray, # float32 [M, W, A] audio features around each output frame (`data.audio_windows`)
           src:np.ndarray, # int [M] source frame of the clip for each output frame
           expressions:np.ndarray|None=None, # float32 [M, E]; None: the clip's own at `src`
+          modes:Sequence[str]=("portrait", "head"), # which composites to make; without "head" only the face's rays are cast
          ) -> Iterator[DrivenFrame]:
     "Render and composite `M` frames driven by the audio `windows`."
     if len(src) != len(windows): raise SynctalkError(f"{len(windows)} audio frames but {len(src)} source frames")
@@ -124,11 +137,13 @@ def drive(nerf:TrainedNeRF, # a trained model
     for k in range(len(windows)):
         j = int(src[k])
         cond = nerf.conditioning(windows[k], expr[k], frame=j if j < len(data.train_idx) else None)
-        render, alpha = nerf.render(data.c2w[j], cond, data.plate)
+        where = None if "head" in modes else render_region(stage.face[j], data.size)
+        render, alpha = nerf.render(data.c2w[j], cond, data.plate, where=where)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
-        yield DrivenFrame(composite_portrait(render, alpha, stage.frames[j], stage.face[j], stage.plate, stage.neck_rgb, stage.jaw_y[j]),
-                          composite_head(render, alpha, stage.plate))
+        yield DrivenFrame(composite_portrait(render, alpha, stage.frames[j], stage.face[j], stage.plate, stage.neck_rgb, stage.jaw_y[j])
+                          if "portrait" in modes else None,
+                          composite_head(render, alpha, stage.plate) if "head" in modes else None)
 
 # %% ../nbs/09_composite.ipynb #3732211e
 class InferResult(NamedTuple):
@@ -182,8 +197,8 @@ def infer(ws:Workspace, # a trained workspace
         expr[:, eyes] = data.expressions[eyes_from, eyes]
     t0 = time.perf_counter()
     frames = (f.portrait if portrait else f.head
-              for f in progress(drive(nerf, data, Stage.from_workspace(ws), data.audio_windows(np.arange(len(src)), features), src, expr),
-                                "render", total=len(src)))
+              for f in progress(drive(nerf, data, Stage.from_workspace(ws), data.audio_windows(np.arange(len(src)), features), src, expr,
+                                      modes=("portrait",) if portrait else ("head",)), "render", total=len(src)))
     n = write_video(out, frames, fps=25, audio=speech)
     dt = time.perf_counter() - t0
     return InferResult(Path(out), n, dt, n/dt)

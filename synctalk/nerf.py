@@ -263,7 +263,7 @@ class PortraitNeRF(nn.Module):
         for net, region, codes, weight in ((self.audio_att, self.lip_region[cell], audio, first.weight[:, C:C + D]),
                                            (self.expression_att, self.expression_region[cell], expression, first.weight[:, C + D:])):
             inside, term, norm = _masked_branch(net, enc_x, region, codes, rows, weight)
-            h = h.index_add(0, inside, term)
+            h.index_add_(0, inside, term)
             ambient.append(torch.zeros(len(x), device=x.device).index_put((inside,), norm))
         h = self.sigma_net[1:](h)
         return Density(torch.exp(h[:, 0].clamp(max=15)), h[:, 1:], *ambient, enc_x)
@@ -388,25 +388,25 @@ def render_frame(model:PortraitNeRF,
                  focal:float, cx:float, cy:float, # intrinsics at this frame's size
                  cond:Conditioning, # the frame's codes (B = 1)
                  background:torch.Tensor, # [H, W, 3] in [0, 1]
-                 box:tuple[int, int, int, int]|None=None, # cast only inside (x0, y0, x1, y1); None: wherever `coverage` says
+                 where:torch.Tensor|np.ndarray|None=None, # bool [H, W]: cast only these pixels (e.g. the face); None: wherever `coverage` says
                  chunk:int=32768, # rays per chunk
                  num_samples:int=48, # T
-                 segments:int=8, # for early termination
+                 segments:int=16, # for early termination
+                 min_transmittance:float=1e-2, # a ray stops when less light than this is left
+                 weight_threshold:float=1e-3, # colour only for samples weighing more
                 ) -> FrameRender:
-    "Render one frame: rays where occupied cells project (inside `box`), background elsewhere, in chunks."
+    "Render one frame: rays where occupied cells project (and `where` allows), background elsewhere, in chunks."
     H, W, _ = background.shape
     dev = background.device
     cast = coverage(model.occupancy, c2w, focal, cx, cy, W, H)
-    if box is not None:
-        x0, y0, x1, y1 = box
-        inside = torch.zeros_like(cast); inside[y0:y1, x0:x1] = True
-        cast &= inside
+    if where is not None: cast &= torch.as_tensor(where, dtype=torch.bool).cpu()
     image, acc = background.clone(), torch.zeros(H, W, device=dev)
     v, u = [a.to(dev) for a in cast.nonzero(as_tuple=True)]
     samples = 0
     for a in range(0, len(u), chunk):
         rays = pixel_rays(c2w.to(dev, torch.float32), focal, cx, cy, u[a:a + chunk], v[a:a + chunk])
-        out = render_rays(model, rays, cond, background[v[a:a + chunk], u[a:a + chunk]], num_samples=num_samples, segments=segments)
+        out = render_rays(model, rays, cond, background[v[a:a + chunk], u[a:a + chunk]], num_samples=num_samples, segments=segments,
+                          min_transmittance=min_transmittance, weight_threshold=weight_threshold)
         image[v[a:a + chunk], u[a:a + chunk]] = out.rgb; acc[v[a:a + chunk], u[a:a + chunk]] = out.acc
         samples += out.samples
     return FrameRender(image, acc, cast, samples)

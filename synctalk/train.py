@@ -397,6 +397,7 @@ class TrainedNeRF:
                cond:Conditioning, # from `conditioning`
                background:np.ndarray, # uint8 [S, S, 3]
                size:int|None=None, # render at size x size (default S)
+               where:np.ndarray|None=None, # bool [size, size]: cast only these pixels (the rest shows the background); None: the whole head
               ) -> tuple[np.ndarray, np.ndarray]:
         "Render a frame: uint8 `[size, size, 3]` and its opacity float32 `[size, size]`."
         r = self.record
@@ -405,7 +406,7 @@ class TrainedNeRF:
         if background.shape[0] != size: background = cv2.resize(background, (size, size), interpolation=cv2.INTER_AREA)
         torch.set_flush_denormal(True)
         bg = torch.as_tensor(background, device=self.device).float() / 255
-        fr = render_frame(self.model, torch.as_tensor(np.asarray(c2w), dtype=torch.float32), r.focal * s, r.cx * s, r.cy * s, cond, bg)
+        fr = render_frame(self.model, torch.as_tensor(np.asarray(c2w), dtype=torch.float32), r.focal * s, r.cx * s, r.cy * s, cond, bg, where=where)
         return (fr.image.clamp(0, 1) * 255).round().byte().cpu().numpy(), fr.acc.cpu().numpy()
 
 def load_checkpoint(path:str|Path, # a model file written by training

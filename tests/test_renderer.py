@@ -60,3 +60,22 @@ def test_train_cli_missing_step(tmp_path, assets):
     r = synctalk("train", "-w", tmp_path/"ws", "--res", "64", "--iters", "2")
     if "invalid choice" in r.stderr: pytest.skip("`synctalk train` is not wired in the CLI yet")
     assert r.returncode == 2 and "synctalk process" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_portrait_casts_only_face_rays(tmp_path, assets):
+    "Driving for the portrait alone casts only the face's rays and gives the same portrait as rendering the whole head."
+    from synctalk.train import train_workspace, load_nerf
+    from synctalk.composite import Stage, drive, subject_data, render_region
+    ws = _processed_copy(tmp_path)
+    train_workspace(ws, resolution=64, iters=10)
+    nerf = load_nerf(ws); data = subject_data(ws, nerf); stage = Stage.from_workspace(ws)
+    src = data.holdout_idx[:3]
+    windows = data.audio_windows(src)
+    both = list(drive(nerf, data, stage, windows, src))
+    alone = list(drive(nerf, data, stage, windows, src, modes=("portrait",)))
+    for a, b in zip(both, alone):
+        assert b.head is None and np.array_equal(a.portrait, b.portrait)
+    j = int(src[0])
+    where = render_region(stage.face[j], 64)
+    img, acc = nerf.render(data.c2w[j], nerf.conditioning(windows[0], data.expressions[j]), data.plate, where=where)
+    assert 0.05 < where.mean() < 0.5 and (acc[~where] == 0).all() and (img[~where] == data.plate[~where]).all() and acc[where].max() > 0.3
