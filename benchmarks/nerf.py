@@ -42,7 +42,8 @@ def main():
     args = ap.parse_args()
     import torch
     from synctalk.train import train_workspace, load_nerf
-    from synctalk.composite import Stage, render_region, subject_data
+    from synctalk.composite import render_region, subject_data
+    from synctalk.masks import load_masks
     from synctalk.metrics import evaluate_heldout
     load_before = os.getloadavg()
     t_start = time.time()
@@ -53,7 +54,7 @@ def main():
 
     nerf = load_nerf(ws)
     data = subject_data(ws, nerf)
-    face = Stage.from_workspace(ws).face
+    face = load_masks(ws).face() # [N, 512, 512] the portrait composite's face masks
     test = data.holdout_idx[:: max(1, len(data.holdout_idx) // 10)]
     def fps(where): # frames/s of the NeRF alone at the training resolution, after one warm-up frame
         render = lambda i: nerf.render(data.c2w[i], nerf.conditioning(data.audio_windows([i])[0], data.expressions[i]), data.plate, where=where(i))
