@@ -16,8 +16,8 @@ import numpy as np
 from .core import InputError, atomic_path
 
 # %% auto #0
-__all__ = ['open_media', 'VideoInfo', 'probe_video', 'iter_video', 'read_video', 'center_crop_resize', 'read_audio', 'write_wav',
-           'write_video']
+__all__ = ['open_media', 'VideoInfo', 'probe_video', 'iter_video', 'read_video', 'center_crop_resize', 'audio_offset',
+           'read_audio', 'write_wav', 'write_video']
 
 # %% ../nbs/01_io.ipynb #115f5f73
 def open_media(path:str|Path, # a video or audio file
@@ -113,11 +113,41 @@ def center_crop_resize(frame:np.ndarray, # uint8 [H, W, 3]
     if s == size: return np.ascontiguousarray(square)
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if s > size else cv2.INTER_CUBIC)
 
+# %% ../nbs/01_io.ipynb #f7a61b43
+def _first_time(path, kind:str) -> float|None:
+    "Presentation time (s) of the first decoded frame of `path`'s first `kind` stream; None if it has none."
+    with open_media(path) as c:
+        if kind == "video":
+            if not c.streams.video or c.streams.video[0].disposition & av.stream.Disposition.attached_pic: return None # cover art is no picture
+            frames = _decode_frames(c, c.streams.video[0], path, to_rgb=False)
+            t, _ = next(frames); frames.close()
+            return t
+        if not c.streams.audio: return None
+        stream = c.streams.audio[0]
+        try: return next((float(f.pts*stream.time_base) for f in c.decode(stream) if f.pts is not None), None)
+        except av.FFmpegError as e:
+            raise InputError(f"{path} has a corrupt audio stream ({type(e).__name__}): re-export the file") from None
+
+def audio_offset(path:str|Path, # a media file
+                ) -> float:
+    "Seconds from `path`'s first video frame to its first audio sample (negative: the sound starts first; 0 unless it has both)."
+    t_video, t_audio = _first_time(path, "video"), _first_time(path, "audio")
+    return 0.0 if t_video is None or t_audio is None else t_audio - t_video
+
 # %% ../nbs/01_io.ipynb #09056e60
+def _delay(audio:np.ndarray, # float32 [S]
+           lag:int, # samples to delay by; negative: drop that many leading samples
+           path, # the file, for the error message
+          ) -> np.ndarray:
+    "`audio` shifted by `lag` samples: `[S + lag]`."
+    if lag >= 0: return np.concatenate([np.zeros(lag, np.float32), audio])
+    if -lag >= len(audio): raise InputError(f"{path}: its sound ends before its first video frame: give a clip with speech under the picture")
+    return audio[-lag:]
+
 def read_audio(path:str|Path, # wav, mp3, m4a, or a video with a soundtrack
                sr:int=16000, # output sample rate
               ) -> np.ndarray:
-    "The first audio stream of `path` as mono float32 in [-1, 1] at `sr` Hz: `[S]`."
+    "The first audio stream of `path` as mono float32 in [-1, 1] at `sr` Hz, sample 0 at the first video frame if any: `[S]`."
     with open_media(path) as c:
         if not c.streams.audio:
             raise InputError(f"{path} has no audio stream: give a speech file (wav, mp3, m4a) or a video with sound")
@@ -133,7 +163,7 @@ def read_audio(path:str|Path, # wav, mp3, m4a, or a video with a soundtrack
         except av.FFmpegError as e:
             raise InputError(f"{path} has a corrupt audio stream ({type(e).__name__}): re-export the file") from None
     if not chunks: raise InputError(f"{path} has an audio stream with no samples: give a file with sound")
-    return np.concatenate(chunks)[:n_max].astype(np.float32)
+    return _delay(np.concatenate(chunks)[:n_max].astype(np.float32), round(audio_offset(path)*sr), path)
 
 # %% ../nbs/01_io.ipynb #8113c0f5
 def write_wav(path:str|Path, # output .wav
