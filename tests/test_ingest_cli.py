@@ -27,7 +27,8 @@ def test_ingest_variable_frame_rate(assets, tmp_path):
     info = probe_video(ws/"frames.mp4")
     assert (info.width, info.height) == (512, 512) and abs(info.fps - 25) < 0.01
     audio_s = len(read_audio(ws/"audio.wav"))/16000
-    assert abs(audio_s - info.n_frames/25) <= 0.04, (audio_s, info.n_frames)
+    # the sound starts at the first frame but ends 26 ms before the last one, and the frame count rounds up
+    assert abs(audio_s - info.n_frames/25) <= 0.05, (audio_s, info.n_frames)
 
 def _bad_inputs(assets, d):
     "Each kind of bad input the issue lists, made from real files."
