@@ -1,6 +1,7 @@
 """Portrait NeRF on may_short.mp4: train at 256x256 within a time budget, evaluate the held-out 15%.
 
-Training runs on a private copy of the processed sample workspace (`synctalk.train.train_workspace`).
+Training runs on a private copy of the processed sample workspace (`synctalk.train.train_workspace`), for a
+time budget (`--minutes`) or a number of steps (`--iters`, which with the seed makes the run repeatable).
 The held-out frames are then driven by their own audio features, expression coefficients and
 tracked poses and scored with `synctalk.metrics.evaluate_heldout`, which also measures the
 retrieval and static baselines of DESIGN.md in the same run: "portrait" composites the render
@@ -18,16 +19,17 @@ from pathlib import Path
 import numpy as np
 
 
-def processed_copy(source:str|None=None, # a processed workspace folder; None: the sample clip's, processed here if needed
+def processed_copy(source:str|None=None, # a processed workspace folder, copied as it is; None: the sample clip's, processed here if needed
                   ):
     "A private copy of a processed workspace (so training writes nowhere shared)."
-    from synctalk.workspace import Workspace, sample_workspace
-    from synctalk.face import process_face
-    from synctalk.masks import process_masks
-    from synctalk.track import process_track
-    from synctalk.audio import process_audio
-    ws = Workspace(source) if source else sample_workspace("may_short.mp4")
-    for step in (process_face, process_masks, process_track, process_audio): step(ws)
+    from synctalk.workspace import Workspace, require_step, sample_workspace
+    from synctalk.cli import process_workspace
+    if source:
+        ws = Workspace(source)
+        for step in ("face", "masks", "track", "audio"): require_step(ws, step, f"synctalk process VIDEO -w {source}")
+    else:
+        ws = sample_workspace("may_short.mp4")
+        process_workspace(ws)
     dst = Path(tempfile.mkdtemp(prefix="synctalk-bench-nerf-"))/"ws"
     shutil.copytree(ws.root, dst, ignore=shutil.ignore_patterns(".*", "nerf", "train", "eval"))
     return Workspace(dst)
@@ -35,20 +37,24 @@ def processed_copy(source:str|None=None, # a processed workspace folder; None: t
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=25.0, help="training time budget (evaluation comes on top)")
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="training time budget (evaluation comes on top; default 25)")
+    budget.add_argument("--iters", type=int, help="or a number of training steps: with --seed, the same figures on every run of the same code")
     ap.add_argument("--res", type=int, default=256, help="training resolution")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workspace", help="a processed workspace of may_short.mp4 to copy (default: the cached sample workspace)")
+    ap.add_argument("--workspace", help="a processed workspace of may_short.mp4 to copy as it is (default: the cached sample workspace, processed if needed)")
     args = ap.parse_args()
+    if args.iters is None and args.minutes is None: args.minutes = 25.0
     import torch
-    from synctalk.train import train_workspace, load_nerf
-    from synctalk.composite import render_region, subject_data
+    from synctalk.train import train_workspace
+    from synctalk.model import load_nerf, subject_data
+    from synctalk.composite import render_region
     from synctalk.masks import load_masks
     from synctalk.metrics import evaluate_heldout
     load_before = os.getloadavg()
     t_start = time.time()
     ws = processed_copy(args.workspace)
-    result = train_workspace(ws, resolution=args.res, minutes=args.minutes, seed=args.seed, force=True)
+    result = train_workspace(ws, resolution=args.res, minutes=args.minutes, iters=args.iters, seed=args.seed, force=True)
     ev = evaluate_heldout(ws)
     print(ev.table())
 
@@ -70,7 +76,7 @@ def main():
     beats = {m: dict(psnr_face=all(ev.rows[m].psnr_face > ev.rows[b].psnr_face for b in ("retrieval", "static")),
                      lmd=all(ev.rows[m].lmd < ev.rows[b].lmd for b in ("retrieval", "static"))) for m in nerf_rows}
     out = dict(
-        benchmark="nerf", clip="may_short.mp4", audio_encoder=ws.record("ave")["meta"].get("source"), resolution=args.res, iterations=result.steps, minutes=round(result.seconds / 60, 2),
+        benchmark="nerf", clip="may_short.mp4", audio_encoder=ws.record("ave").meta.get("source"), resolution=args.res, iterations=result.steps, minutes=round(result.seconds / 60, 2),
         held_out_frames=len(ev.held_out), face_box=list(ev.face_box),
         psnr_face=rows["portrait"]["psnr_face"], lmd=rows["portrait"]["lmd"],
         psnr_face_head_only=rows["head only"]["psnr_face"], lmd_head_only=rows["head only"]["lmd"],

@@ -7,13 +7,41 @@ from __future__ import annotations
 import argparse, sys, warnings
 from pathlib import Path
 
-from .core import SynctalkError
+from .core import FPS, SynctalkError
 
 # %% auto #0
-__all__ = ['cmd_ingest', 'cmd_process', 'cmd_ave_train', 'cmd_train', 'cmd_infer', 'cmd_evaluate', 'run_demo', 'cmd_demo',
-           'cmd_assets', 'build_parser', 'main']
+__all__ = ['process_steps', 'process_workspace', 'cmd_ingest', 'cmd_process', 'cmd_ave_train', 'cmd_train', 'cmd_infer',
+           'cmd_evaluate', 'run_demo', 'cmd_demo', 'cmd_assets', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #69bfa295
+def process_steps() -> list:
+    "The preprocessing steps after ingest, in order: each is `step(ws, force=False)` and returns a `StepRun`."
+    from synctalk.face import process_face
+    from synctalk.masks import process_masks
+    from synctalk.track import process_track
+    from synctalk.audio import process_audio
+    return [process_face, process_masks, process_track, process_audio]
+
+def process_workspace(ws, # an ingested workspace
+                      force:bool=False, # re-run every step even if up to date
+                      ave_weights:Path|None=None, # AVE weights for the audio step (default: the workspace's, else the default encoder)
+                      report=None, # called with each step's `StepRun`
+                     ) -> list:
+    "Run the preprocessing steps on `ws`; their `StepRun`s."
+    from synctalk.audio import process_audio
+    runs = []
+    for step in process_steps():
+        run = step(ws, force=force, ave_weights=ave_weights) if step is process_audio else step(ws, force=force)
+        if report: report(run)
+        runs.append(run)
+    return runs
+
+def _report(run):
+    verb = "done" if run.ran else "up to date, skipped"
+    facts = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in run.meta.items() if isinstance(v, (int, float, str)))
+    print(f"{run.step:<8} {verb}: {', '.join(run.outputs)}" + (f"  ({facts})" if facts else ""))
+
+# %% ../nbs/11_cli.ipynb #4b95f5d5
 def cmd_ingest(args):
     from synctalk.workspace import Workspace, ingest
     run = ingest(args.video, Workspace(args.workspace), fps=args.fps, size=args.size, force=args.force)
@@ -22,22 +50,11 @@ def cmd_ingest(args):
     audio = f"{m['audio_seconds']:.2f} s of 16 kHz audio" if "audio_seconds" in m else "no audio"
     print(f"{verb} {args.video} -> {args.workspace}: {m['n_frames']} frames at {m['fps']:g} fps, {m['size']}x{m['size']}, {audio}")
 
-def _report(run):
-    verb = "done" if run.ran else "up to date, skipped"
-    facts = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in run.meta.items() if isinstance(v, (int, float, str)))
-    print(f"{run.step:<8} {verb}: {', '.join(run.outputs)}" + (f"  ({facts})" if facts else ""))
-
 def cmd_process(args):
     from synctalk.workspace import Workspace, ingest
-    from synctalk.face import process_face
-    from synctalk.masks import process_masks
-    from synctalk.track import process_track
-    from synctalk.audio import process_audio
     ws = Workspace(args.workspace)
     _report(ingest(args.video, ws, fps=args.fps, size=args.size, force=args.force))
-    for step in (process_face, process_masks, process_track):
-        _report(step(ws, force=args.force))
-    _report(process_audio(ws, force=args.force, ave_weights=args.ave_weights))
+    process_workspace(ws, args.force, args.ave_weights, _report)
 
 def cmd_ave_train(args):
     from synctalk.ave import ave_train
@@ -56,41 +73,40 @@ def cmd_infer(args):
     from synctalk.composite import infer
     r = infer(Workspace(args.workspace), args.audio, args.out, portrait=not args.head_only, expressions=args.expressions,
               eyes_from=args.eyes_from, device=args.device)
-    print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/25:.2f} s) at {r.fps:.2f} frames/s")
+    print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/FPS:.2f} s) at {r.fps:.2f} frames/s")
 
 def cmd_evaluate(args):
-    from synctalk.workspace import Workspace
+    from synctalk.workspace import Workspace, ARTIFACTS
     from synctalk.metrics import evaluate
     ws = Workspace(args.workspace)
     run = evaluate(ws, args.cross_audio, force=args.force, device=args.device)
-    print(ws.path("eval/metrics.txt").read_text(), end="")
-    print(f"figures: {ws.path('eval/metrics.json')}" + ("" if run.ran else " (up to date, not re-run)"))
+    print(ws.path(ARTIFACTS.metrics_table).read_text(), end="")
+    print(f"figures: {ws.path(ARTIFACTS.metrics)}" + ("" if run.ran else " (up to date, not re-run)"))
 
+# %% ../nbs/11_cli.ipynb #49fd4c7e
 def run_demo(out:Path, # folder for the workspace, videos and metrics
              quick:bool=False, # smoke-run settings: smaller frames, a short training
              device:str|None=None,
             ) -> Path:
-    "The whole pipeline on the sample subject: process, train, drive with held-out and new speech, evaluate."
+    "The whole pipeline on the sample subject: process, train, drive with held-out and new speech, evaluate; the eval folder."
     from synctalk.assets import asset_path
-    from synctalk.workspace import Workspace, ingest
-    from synctalk.face import process_face
-    from synctalk.masks import process_masks
-    from synctalk.track import process_track
-    from synctalk.audio import process_audio
+    from synctalk.workspace import Workspace, ARTIFACTS, ingest
     from synctalk.train import train_workspace
     from synctalk.metrics import evaluate
     ws = Workspace(out/"workspace")
     _report(ingest(asset_path("may_short.mp4"), ws, size=256 if quick else 512))
-    for step in (process_face, process_masks, process_track, process_audio): _report(step(ws))
+    process_workspace(ws, report=_report)
     r = train_workspace(ws, resolution=64 if quick else 256, minutes=0.5 if quick else 10, device=device)
     print(f"train    done: {r.steps} steps in {r.seconds/60:.1f} min")
     _report(evaluate(ws, device=device))
-    return ws.path("eval")
+    return ws.path(ARTIFACTS.metrics).parent
 
 def cmd_demo(args):
+    from synctalk.workspace import ARTIFACTS
     where = run_demo(args.out, args.quick, args.device)
-    print((where/"metrics.txt").read_text(), end="")
-    print(f"videos: {where}/heldout_portrait.mp4 (held-out speech), {where}/cross_portrait.mp4 (radio31.wav); figures: {where}/metrics.json")
+    ws = where.parent
+    print((ws/ARTIFACTS.metrics_table).read_text(), end="")
+    print(f"videos: {ws/ARTIFACTS.heldout('portrait')} (held-out speech), {ws/ARTIFACTS.cross_video} (radio31.wav); figures: {ws/ARTIFACTS.metrics}")
 
 def cmd_assets(args):
     from synctalk.assets import ASSETS, asset_states
@@ -102,18 +118,17 @@ def cmd_assets(args):
         raise SynctalkError("some assets do not match their sha256: delete them so they are fetched again")
 
 # %% ../nbs/11_cli.ipynb #275eab29
-def build_parser() -> argparse.ArgumentParser:
-    "The `synctalk` argument parser with all subcommands."
-    p = argparse.ArgumentParser(prog="synctalk", description="SyncTalk talking-head synthesis: process a video, train, render speech.")
-    sub = p.add_subparsers(dest="command", required=True)
+def _pipeline_commands(sub):
+    "ingest, process, ave-train, train."
+    from synctalk.workspace import HELDOUT_FRACTION
     s = sub.add_parser("ingest", help="normalize a video into a subject workspace")
     s.add_argument("video", type=Path); s.add_argument("-w", "--workspace", type=Path, required=True)
-    s.add_argument("--fps", type=float, default=25); s.add_argument("--size", type=int, default=512)
+    s.add_argument("--fps", type=float, default=FPS); s.add_argument("--size", type=int, default=512)
     s.add_argument("--force", action="store_true", help="re-run even if up to date")
     s.set_defaults(func=cmd_ingest)
     s = sub.add_parser("process", help="ingest a video and run every preprocessing step (face, masks, tracking, audio features)")
     s.add_argument("video", type=Path); s.add_argument("-w", "--workspace", type=Path, required=True)
-    s.add_argument("--fps", type=float, default=25); s.add_argument("--size", type=int, default=512)
+    s.add_argument("--fps", type=float, default=FPS); s.add_argument("--size", type=int, default=512)
     s.add_argument("--force", action="store_true", help="re-run every step even if up to date")
     s.add_argument("--ave-weights", type=Path, help="audio-visual encoder weights (official audio_visual_encoder.pth or an ave.pt); default: trained here")
     s.set_defaults(func=cmd_process)
@@ -128,10 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     budget = s.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, help="training time budget")
     budget.add_argument("--iters", type=int, help="training steps (default 30000)")
-    s.add_argument("--holdout", type=float, default=0.15, help="last fraction of frames kept for evaluation")
+    s.add_argument("--holdout", type=float, default=HELDOUT_FRACTION, help="last fraction of frames kept for evaluation")
     s.add_argument("--seed", type=int, default=0); s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.add_argument("--force", action="store_true", help="start over instead of resuming")
     s.set_defaults(func=cmd_train)
+
+# %% ../nbs/11_cli.ipynb #e2b47a7f
+def _model_commands(sub):
+    "infer, evaluate, demo, assets."
     s = sub.add_parser("infer", help="render the subject saying any speech")
     s.add_argument("-w", "--workspace", type=Path, required=True)
     s.add_argument("--audio", type=Path, required=True, help="speech: wav, mp3, m4a, or a video with sound")
@@ -154,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("assets", help="list the pipeline's files and where they are")
     s.add_argument("--verify", action="store_true", help="check each file's sha256")
     s.set_defaults(func=cmd_assets)
+
+def build_parser() -> argparse.ArgumentParser:
+    "The `synctalk` argument parser with all subcommands."
+    p = argparse.ArgumentParser(prog="synctalk", description="SyncTalk talking-head synthesis: process a video, train, render speech.")
+    sub = p.add_subparsers(dest="command", required=True)
+    _pipeline_commands(sub); _model_commands(sub)
     return p
 
 def main(argv:list[str]|None=None, # arguments; sys.argv[1:] when None

@@ -12,17 +12,17 @@ from typing import Iterator, NamedTuple, Sequence
 import cv2
 import numpy as np
 
-from .core import SynctalkError, InputError, progress
+from .core import FPS, SynctalkError, InputError, progress
 from .io import read_audio, write_video
-from .workspace import Workspace, load_frames
+from .workspace import Workspace, ARTIFACTS, load_frames
 from .face import load_face
 from .masks import load_masks, load_background
-from .train import TrainedNeRF, TrainingData, load_nerf
+from .model import SubjectData, TrainedNeRF, load_nerf, subject_data
 from .audio import audio_features, load_audio_encoder
 
 # %% auto #0
 __all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'paste_region', 'render_region', 'pingpong',
-           'Stage', 'DrivenFrame', 'drive', 'InferResult', 'subject_data', 'read_expressions', 'infer']
+           'SourceClip', 'DrivenFrame', 'drive', 'InferResult', 'read_expressions', 'driving_expressions', 'infer']
 
 # %% ../nbs/09_composite.ipynb #6356087c
 def neck_colour(frames:np.ndarray, # uint8 [N, H, W, 3]
@@ -100,7 +100,7 @@ def pingpong(n_out:int, # frames to produce
 
 # %% ../nbs/09_composite.ipynb #1d57ed2e
 @dataclass
-class Stage:
+class SourceClip:
     "What compositing needs of the subject's clip, at full frame size."
     frames: np.ndarray # uint8 [N, H, W, 3] the training clip
     face: np.ndarray # bool [N, H, W] its face masks
@@ -109,8 +109,8 @@ class Stage:
     jaw_y: np.ndarray # float [N] row of the lowest face landmark per frame
 
     @classmethod
-    def from_workspace(cls, ws:Workspace) -> "Stage":
-        "The stage of a processed workspace."
+    def from_workspace(cls, ws:Workspace) -> SourceClip:
+        "The clip of a processed workspace."
         frames, masks, track = load_frames(ws), load_masks(ws), load_face(ws)
         every = max(1, len(frames)//64) # C_n from at most ~64 frames
         return cls(frames, masks.face(), load_background(ws), neck_colour(frames[::every], masks.neck()[::every]),
@@ -123,27 +123,27 @@ class DrivenFrame:
     head: np.ndarray|None # uint8 [H, W, 3] the render over the plate ("w/o Portrait")
 
 def drive(nerf:TrainedNeRF, # a trained model
-          data:TrainingData, # its subject (poses, training-resolution plate, audio window size)
-          stage:Stage, # the clip at full size
-          windows:np.ndarray, # float32 [M, W, A] audio features around each output frame (`data.audio_windows`)
+          subject:SubjectData, # its subject at the model's resolution (poses, plate, expressions; `subject_data`)
+          clip:SourceClip, # the clip at full size
+          windows:np.ndarray, # float32 [M, W, A] audio features around each output frame (`subject.audio_windows`)
           src:np.ndarray, # int [M] source frame of the clip for each output frame
           expressions:np.ndarray|None=None, # float32 [M, E]; None: the clip's own at `src`
           modes:Sequence[str]=("portrait", "head"), # which composites to make; without "head" only the face's rays are cast
          ) -> Iterator[DrivenFrame]:
     "Render and composite `M` frames driven by the audio `windows`."
     if len(src) != len(windows): raise SynctalkError(f"{len(windows)} audio frames but {len(src)} source frames")
-    expr = data.expressions[src] if expressions is None else expressions
-    H = stage.frames.shape[1]
+    expr = subject.expressions[src] if expressions is None else expressions
+    H = clip.frames.shape[1]
     for k in range(len(windows)):
         j = int(src[k])
-        cond = nerf.conditioning(windows[k], expr[k], frame=j if j < len(data.train_idx) else None)
-        where = None if "head" in modes else render_region(stage.face[j], data.size)
-        render, alpha = nerf.render(data.c2w[j], cond, data.plate, where=where)
+        cond = nerf.conditioning(windows[k], expr[k], frame=j if j < subject.n_train else None)
+        where = None if "head" in modes else render_region(clip.face[j], subject.size)
+        render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, where=where)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
-        yield DrivenFrame(composite_portrait(render, alpha, stage.frames[j], stage.face[j], stage.plate, stage.neck_rgb, stage.jaw_y[j])
+        yield DrivenFrame(composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j])
                           if "portrait" in modes else None,
-                          composite_head(render, alpha, stage.plate) if "head" in modes else None)
+                          composite_head(render, alpha, clip.plate) if "head" in modes else None)
 
 # %% ../nbs/09_composite.ipynb #3732211e
 class InferResult(NamedTuple):
@@ -152,13 +152,6 @@ class InferResult(NamedTuple):
     n_frames: int
     seconds: float # wall time
     fps: float # frames rendered and composited per second
-
-def subject_data(ws:Workspace, # a trained workspace
-                 nerf:TrainedNeRF, # its model
-                ) -> TrainingData:
-    "The workspace's data at the model's resolution, with the model's held-out frames."
-    r = nerf.record
-    return TrainingData.from_workspace(ws, r.resolution, len(r.holdout_frames)/r.n_frames)
 
 def read_expressions(path:str|Path, # CSV with a header row naming the coefficients
                      names:Sequence[str], # the coefficients the model expects, in order
@@ -173,6 +166,21 @@ def read_expressions(path:str|Path, # CSV with a header row naming the coefficie
     try: return np.array([[float(r[n]) for n in names] for r in rows], np.float32).clip(0, 1)
     except ValueError: raise InputError(f"{path} has a value that is not a number: give numbers in [0, 1]") from None
 
+# %% ../nbs/09_composite.ipynb #8d34e480
+def driving_expressions(subject:SubjectData, # the clip's own coefficients
+                        names:Sequence[str], # the coefficients the model expects, in order
+                        src:np.ndarray, # int [M] source frame of the clip for each output frame
+                        given:np.ndarray|None=None, # float32 [K, E] coefficients to loop instead of the clip's (`read_expressions`)
+                        eyes_from:int|None=None, # keep the eye coefficients of this clip frame throughout
+                       ) -> np.ndarray:
+    "The expression coefficients of each output frame: float32 `[M, E]`."
+    expr = subject.expressions[src].copy() if given is None else given[pingpong(len(src), len(given))]
+    if eyes_from is not None:
+        if not 0 <= eyes_from < subject.n_frames: raise InputError(f"--eyes-from {eyes_from} is not a frame of the clip (0..{subject.n_frames - 1})")
+        eyes = [i for i, n in enumerate(names) if n.startswith("eyeBlink")]
+        expr[:, eyes] = subject.expressions[eyes_from, eyes]
+    return expr
+
 def infer(ws:Workspace, # a trained workspace
           audio:str|Path, # speech: wav, mp3, m4a, or a video with sound
           out:str|Path, # the mp4 to write
@@ -183,22 +191,16 @@ def infer(ws:Workspace, # a trained workspace
          ) -> InferResult:
     "Render the subject saying `audio` into `out`."
     nerf = load_nerf(ws, device)
-    data = subject_data(ws, nerf)
+    subject = subject_data(ws, nerf)
     speech = read_audio(audio)
-    features = audio_features(speech, load_audio_encoder(ws.path("ave.pt")))
-    src = pingpong(len(features), len(data.frames))
-    expr = data.expressions[src].copy()
-    if expressions is not None:
-        given = read_expressions(expressions, nerf.record.expression_names)
-        expr = given[pingpong(len(features), len(given))]
-    if eyes_from is not None:
-        if not 0 <= eyes_from < len(data.frames): raise InputError(f"--eyes-from {eyes_from} is not a frame of the clip (0..{len(data.frames) - 1})")
-        eyes = [i for i, n in enumerate(nerf.record.expression_names) if n.startswith("eyeBlink")]
-        expr[:, eyes] = data.expressions[eyes_from, eyes]
+    features = audio_features(speech, load_audio_encoder(ws.path(ARTIFACTS.ave)))
+    src = pingpong(len(features), subject.n_frames)
+    names = nerf.record.expression_names
+    expr = driving_expressions(subject, names, src, None if expressions is None else read_expressions(expressions, names), eyes_from)
     t0 = time.perf_counter()
     frames = (f.portrait if portrait else f.head
-              for f in progress(drive(nerf, data, Stage.from_workspace(ws), data.audio_windows(np.arange(len(src)), features), src, expr,
+              for f in progress(drive(nerf, subject, SourceClip.from_workspace(ws), subject.audio_windows(np.arange(len(src)), features), src, expr,
                                       modes=("portrait",) if portrait else ("head",)), "render", total=len(src)))
-    n = write_video(out, frames, fps=25, audio=speech)
+    n = write_video(out, frames, fps=FPS, audio=speech) # the audio features are made at FPS per second
     dt = time.perf_counter() - t0
     return InferResult(Path(out), n, dt, n/dt)

@@ -12,13 +12,14 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .core import progress, warn_once
+from .core import FPS, progress, warn_once
 from .assets import asset_path
 from .io import write_video
-from .workspace import Workspace, StepRun, run_step, require_step, load_audio
+from .workspace import Workspace, StepRun, ARTIFACTS, clip_info, run_step, require_step, load_audio
 from .face import FaceError, detect_faces, load_face, LIPS_OUTER, LIPS_INNER
-from .composite import Stage, drive, infer, subject_data
-from .train import load_nerf
+from .audio import SR
+from .model import load_nerf, subject_data
+from .composite import SourceClip, drive, infer
 
 # %% auto #0
 __all__ = ['RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance',
@@ -105,7 +106,7 @@ class FaceAgreement:
 
 def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
                    real:np.ndarray|None=None, # uint8 [N, H, W, 3] real frames (or give `real_track`)
-                   fps:float=25, # frame rate, for the landmarker
+                   fps:float=FPS, # frame rate, for the landmarker
                    real_track=None, # a FaceTrack of the real frames, to avoid detecting them again
                   ) -> FaceAgreement:
     "LMD and AUE of `pred` against `real`, from MediaPipe landmarks and blendshapes."
@@ -247,18 +248,18 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
                     ) -> Evaluation:
     "Score the model (portrait and head-only) and the baselines on the held-out frames."
     nerf = load_nerf(ws, device)
-    data, stage, track = subject_data(ws, nerf), Stage.from_workspace(ws), load_face(ws)
-    test = data.holdout_idx
+    subject, clip, track = subject_data(ws, nerf), SourceClip.from_workspace(ws), load_face(ws)
+    test = subject.holdout_idx
     t0 = time.perf_counter()
-    driven = list(progress(drive(nerf, data, stage, data.audio_windows(test), test), "held-out frames", total=len(test)))
+    driven = list(progress(drive(nerf, subject, clip, subject.audio_windows(test), test), "held-out frames", total=len(test)))
     fps = len(test)/(time.perf_counter() - t0)
-    real = np.asarray(stage.frames[test])
-    bases = np.where(stage.face[test][..., None], stage.plate, real)
+    real = np.asarray(clip.frames[test])
+    bases = np.where(clip.face[test][..., None], clip.plate, real)
     lm = track.landmarks[..., :2]
     box = union_box(track.boxes[test], real.shape[1])
     methods = {"portrait": np.stack([f.portrait for f in driven]), "head only": np.stack([f.head for f in driven]),
-               "retrieval": retrieval_baseline(stage.frames, stage.face, lm, bases, data.audio, data.train_idx, test),
-               "static": static_baseline(stage.frames, stage.face, lm, bases, data.train_idx, test)}
+               "retrieval": retrieval_baseline(clip.frames, clip.face, lm, bases, subject.audio, subject.train_idx, test),
+               "static": static_baseline(clip.frames, clip.face, lm, bases, subject.train_idx, test)}
     rows = {name: _scores(pred, real, track[test], box) for name, pred in progress(methods.items(), "scoring")}
     rows["portrait"].fps = rows["head only"].fps = fps
     return Evaluation(rows, [int(i) for i in test], box, methods)
@@ -287,7 +288,7 @@ def sync_score(video:str|Path, # an mp4 with the speech muxed in
 def workspace_discriminator(ws:Workspace):
     "The discriminator trained with the workspace's encoder, or None (with a warning) when it has none."
     from synctalk.ave import discriminator_path, load_discriminator
-    path = discriminator_path(ws.path("ave.pt"))
+    path = discriminator_path(ws.path(ARTIFACTS.ave))
     if path.is_file(): return load_discriminator(path)
     warn_once(f"{ws.root} has no lip-sync discriminator beside its encoder (given weights come without one): sync figures are not measured")
     return None
@@ -301,24 +302,25 @@ def evaluate(ws:Workspace, # a trained workspace
     "Step 'evaluate': held-out figures of the model and the baselines, and the cross-driven sync check."
     rec = require_step(ws, "train", f"synctalk train -w {ws.root}")
     cross = Path(cross_audio) if cross_audio else asset_path("radio31.wav")
-    def make(stage):
+    fps = clip_info(ws).fps
+    def make(staging):
         ev = evaluate_heldout(ws, device)
-        speech = load_audio(ws)[ev.held_out[0]*640:(ev.held_out[-1] + 1)*640]
-        (stage/"eval").mkdir()
+        speech = load_audio(ws)[round(ev.held_out[0]*SR/fps):round((ev.held_out[-1] + 1)*SR/fps)]
+        (staging/ARTIFACTS.metrics).parent.mkdir(parents=True)
         disc = workspace_discriminator(ws)
         for name, frames in ev.frames.items():
-            video = stage/"eval"/f"heldout_{name.replace(' ', '_')}.mp4"
-            write_video(video, frames, fps=25, audio=speech)
+            video = staging/ARTIFACTS.heldout(name)
+            write_video(video, frames, fps=fps, audio=speech)
             ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, disc)
-        driven = infer(ws, cross, stage/"eval"/"cross_portrait.mp4", device=device)
+        driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
         cross_sync = sync_score(driven.path, disc)
         report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()},
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict()),
-                      model=dict(steps=rec["meta"].get("steps"), resolution=rec["meta"].get("resolution")))
-        (stage/"eval"/"metrics.json").write_text(json.dumps(report, indent=1, default=float))
-        (stage/"eval"/"metrics.txt").write_text(ev.table() + f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
+                      model=dict(steps=rec.meta.get("steps"), resolution=rec.meta.get("resolution")))
+        (staging/ARTIFACTS.metrics).write_text(json.dumps(report, indent=1, default=float))
+        (staging/ARTIFACTS.metrics_table).write_text(ev.table() + f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
                                                 f"sync confidence {cross_sync.confidence:.3f}, offset {cross_sync.offset:g} frames, "
                                                 f"{driven.fps:.2f} frames/s\n")
         return dict(psnr_full_portrait=ev.rows["portrait"].psnr_full, lmd_portrait=ev.rows["portrait"].lmd,
                     cross_offset=cross_sync.offset)
-    return run_step(ws, "evaluate", make, dict(cross_audio=cross.name), [ws.path("nerf/model.pt"), cross], force)
+    return run_step(ws, "evaluate", make, dict(cross_audio=cross.name), [ws.path(ARTIFACTS.model), cross], force)

@@ -5,6 +5,7 @@
 # %% ../nbs/07_nerf.ipynb #023373f0
 from __future__ import annotations
 import math, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -14,14 +15,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .audio import AudioNet, AudioAttNet
 from .core import SynctalkError
 from .encoding import TriPlaneEncoding, spherical_harmonics
 
 # %% auto #0
-__all__ = ['Rays', 'pixel_rays', 'project_points', 'ray_box', 'grid_centers', 'grid_index', 'lift_masks', 'OccupancyGrid', 'mlp',
-           'NeRFConfig', 'Density', 'PortraitNeRF', 'render_weights', 'Conditioning', 'RenderOutput', 'render_rays',
-           'coverage', 'FrameRender', 'render_frame', 'NeRFViewer']
+__all__ = ['Rays', 'pixel_rays', 'project_points', 'ray_box', 'grid_centers', 'grid_index', 'lift_masks', 'lift_regions',
+           'OccupancyGrid', 'AudioNet', 'AudioAttNet', 'neighbour_windows', 'mlp', 'NeRFConfig', 'Density',
+           'PortraitNeRF', 'param_groups', 'WeightEMA', 'render_weights', 'Conditioning', 'RenderOutput', 'render_rays',
+           'photometric_loss', 'ambient_loss', 'opacity_entropy', 'coverage', 'FrameRender', 'render_frame',
+           'NeRFViewer']
 
 # %% ../nbs/07_nerf.ipynb #6d522c6b
 class Rays(NamedTuple):
@@ -105,6 +107,22 @@ def lift_masks(masks:np.ndarray|torch.Tensor, # bool [K, H, W] per-frame 2D mask
     out = (hits / seen.clamp(min=1)).view(resolution, resolution, resolution, R)
     return out[..., 0] if single else out
 
+# %% ../nbs/07_nerf.ipynb #29abd80e
+def lift_regions(masks:np.ndarray, # bool [K, S, S, 3]: the head, lips and upper-face masks of K frames
+                 c2w:torch.Tensor, # [K, 4, 4] their camera-to-world poses
+                 focal:float, cx:float, cy:float, # intrinsics of the masks' pixels
+                 resolution:int=64, # G
+                 bound:float=1.0, # the grid spans [-bound, bound]^3
+                 hull_fraction:float=0.9, # head hull: cells inside the head in this fraction of the frames
+                 dilation:int=1, # the masks are dilated by this many pixels first
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Head hull (bool), lip region and upper-face region (float 0/1), each `[G, G, G]`."
+    import cv2
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilation + 1, 2 * dilation + 1))
+    grown = np.stack([np.stack([cv2.dilate(f[..., r].astype(np.uint8), kernel) > 0 for r in range(3)], -1) for f in masks]) # [K, S, S, 3]
+    lifted = lift_masks(grown, c2w, focal, cx, cy, resolution, bound)
+    return lifted[..., 0] >= hull_fraction, (lifted[..., 1] > 0).float(), (lifted[..., 2] > 0).float()
+
 # %% ../nbs/07_nerf.ipynb #66a95a63
 class OccupancyGrid(nn.Module):
     "Which cells of the `[-bound, bound]^3` cube may hold density; rays skip the others."
@@ -156,6 +174,52 @@ class OccupancyGrid(nn.Module):
 
     @property
     def occupied_fraction(self) -> float: return self.occupied.float().mean().item()
+
+# %% ../nbs/07_nerf.ipynb #bbc76fd1
+class AudioNet(nn.Module):
+    "Per-frame audio features `[B, *feature_shape]` -> codes `[B, dim_aud]` (an MLP, LeakyReLU 0.02)."
+    def __init__(self, dim_in:int=512, # flattened size of one frame's feature
+                 dim_aud:int=32, # size of the code
+                 hidden:tuple[int, ...]=(256, 128), # hidden layer sizes
+                ):
+        super().__init__()
+        sizes, layers = (dim_in, *hidden), []
+        for a, b in zip(sizes, sizes[1:]): layers += [nn.Linear(a, b), nn.LeakyReLU(0.02, inplace=True)]
+        self.encoder_fc1 = nn.Sequential(*layers, nn.Linear(sizes[-1], dim_aud))
+        self.dim_in, self.dim_aud = dim_in, dim_aud
+
+    def forward(self, x):
+        return self.encoder_fc1(x.flatten(1))
+
+class AudioAttNet(nn.Module):
+    "Attention smoothing over neighbouring frames: codes `[B, seq_len, dim_aud]` -> `[B, dim_aud]`."
+    def __init__(self, dim_aud:int=32, # size of each frame's code
+                 seq_len:int=8, # frames attended over
+                ):
+        super().__init__()
+        chans, layers = (dim_aud, 16, 8, 4, 2, 1), []
+        for a, b in zip(chans, chans[1:]): layers += [nn.Conv1d(a, b, 3, padding=1), nn.LeakyReLU(0.02, inplace=True)]
+        self.attentionConvNet = nn.Sequential(*layers)
+        self.attentionNet = nn.Sequential(nn.Linear(seq_len, seq_len), nn.Softmax(dim=1))
+        self.seq_len = seq_len
+
+    def weights(self, x):
+        "The attention weight of each of the `seq_len` frames: `[B, seq_len]`, rows sum to 1."
+        return self.attentionNet(self.attentionConvNet(x.transpose(1, 2)).squeeze(1)) # [B, seq_len]
+
+    def forward(self, x):
+        return (self.weights(x)[..., None]*x).sum(1)
+
+# %% ../nbs/07_nerf.ipynb #7fbe3a85
+def neighbour_windows(features:torch.Tensor, # [N, ...] per-frame features or codes
+                      index:torch.Tensor, # int [B] frame indices
+                      seq_len:int=8, # frames per window
+                     ) -> torch.Tensor:
+    "Features of frames `i - seq_len/2 .. i + seq_len/2 - 1` for each index, zero outside the clip: `[B, seq_len, ...]`."
+    idx = torch.as_tensor(index, device=features.device)[:, None] + torch.arange(seq_len, device=features.device) - seq_len//2
+    inside = (idx >= 0) & (idx < len(features))
+    out = features[idx.clamp(0, len(features) - 1)]
+    return out*inside.reshape(*inside.shape, *[1]*(features.ndim - 1))
 
 # %% ../nbs/07_nerf.ipynb #c48b2848
 def mlp(dim_in:int, dim_out:int, dim_hidden:int, num_layers:int) -> nn.Sequential:
@@ -212,6 +276,7 @@ def _masked_branch(net:nn.Sequential, # the region attention V, from f_x
     code = codes[:1] if rows is None else codes[rows[inside]] # [1 or m, K]
     return inside, F.linear(code * v, weight), v.norm(dim=-1)
 
+# %% ../nbs/07_nerf.ipynb #b7d0c1e2
 class PortraitNeRF(nn.Module):
     "Tri-plane hash NeRF of a talking head, driven by audio and expression codes through masked attention."
     def __init__(self, config:NeRFConfig):
@@ -229,26 +294,19 @@ class PortraitNeRF(nn.Module):
         self.individual_codes = nn.Parameter(torch.randn(c.num_frames, c.individual_dim) * 0.1)
         G = c.grid_resolution
         self.occupancy = OccupancyGrid(G, c.bound)
-        self.register_buffer("lip_region", torch.ones(G**3)) # [G^3] M_lip
-        self.register_buffer("expression_region", torch.ones(G**3)) # [G^3] M_exp
-
-    def set_regions(self, lips:torch.Tensor, # [G, G, G] in [0, 1]: the lip region
-                    expression:torch.Tensor, # [G, G, G]: the upper-face region
-                   ):
+        self.register_buffer("lip_region", torch.ones(G**3)); self.register_buffer("expression_region", torch.ones(G**3)) # [G^3] M_lip, M_exp
+    def set_regions(self, lips:torch.Tensor, expression:torch.Tensor): # [G, G, G] each, in [0, 1]: the lip and upper-face regions
         "Install the 3D lip and upper-face masks of the masked attention."
         self.lip_region.copy_(lips.reshape(-1)); self.expression_region.copy_(expression.reshape(-1))
-
     def encode_audio(self, features:torch.Tensor, # [B, W, A] audio features of a window of frames
                     ) -> torch.Tensor: # [B, D]
         "Audio codes of the frames at the centres of the windows."
         B, W, A = features.shape
         return self.audio_window_att(self.audio_net(features.reshape(B * W, A)).view(B, W, -1))
-
     def individual(self, index:torch.Tensor|None, # [B] training-frame indices, or None for frames never seen
                   ) -> torch.Tensor: # [B, I] or [1, I]
         "Per-frame individual codes; unseen frames get the mean code."
         return self.individual_codes.mean(0, keepdim=True) if index is None else self.individual_codes[index]
-
     def density(self, x:torch.Tensor, # [M, 3] in [-bound, bound]
                 audio:torch.Tensor, # [B, D] audio codes
                 expression:torch.Tensor, # [B, E] expression coefficients
@@ -267,7 +325,6 @@ class PortraitNeRF(nn.Module):
             ambient.append(torch.zeros(len(x), device=x.device).index_put((inside,), norm))
         h = self.sigma_net[1:](h)
         return Density(torch.exp(h[:, 0].clamp(max=15)), h[:, 1:], *ambient, enc_x)
-
     def color(self, d:torch.Tensor, # [M, 3] unit view directions
               geo_feat:torch.Tensor, # [M, geo_feat_dim]
               individual:torch.Tensor, # [M, I] or [1, I]
@@ -275,17 +332,43 @@ class PortraitNeRF(nn.Module):
         "View-dependent colour."
         h = torch.cat([spherical_harmonics(d), geo_feat, individual.expand(len(d), -1)], -1)
         return torch.sigmoid(self.color_net(h)) * (1 + 2e-3) - 1e-3
-
     def uncertainty(self, enc_x:torch.Tensor, # [M, C]
                    ) -> torch.Tensor: # [M] >= 0
         "Predicted uncertainty (the reference's uncertainty head; it does not train the encoder)."
         return F.softplus(self.uncertainty_net(enc_x.detach())[:, 0])
 
-    def param_groups(self, lr_grid:float=1e-2, lr_net:float=1e-3, weight_decay:float=0.) -> list[dict]:
-        "Optimizer groups: hash tables at `lr_grid` without weight decay, networks and codes at `lr_net`."
-        grid = list(self.encoder.parameters()); ids = {id(p) for p in grid}
-        return [dict(params=grid, lr=lr_grid, weight_decay=0.),
-                dict(params=[p for p in self.parameters() if id(p) not in ids], lr=lr_net, weight_decay=weight_decay)]
+# %% ../nbs/07_nerf.ipynb #bfa8e196
+def param_groups(model:PortraitNeRF,
+                 lr_grid:float=1e-2, # learning rate of the hash tables
+                 lr_net:float=1e-3, # learning rate of the networks and codes
+                 weight_decay:float=0., # of the networks and codes
+                ) -> list[dict]:
+    "Optimizer groups: hash tables at `lr_grid` without weight decay, networks and codes at `lr_net`."
+    grid = list(model.encoder.parameters()); ids = {id(p) for p in grid}
+    return [dict(params=grid, lr=lr_grid, weight_decay=0.),
+            dict(params=[p for p in model.parameters() if id(p) not in ids], lr=lr_net, weight_decay=weight_decay)]
+
+# %% ../nbs/07_nerf.ipynb #e3a1f0c9
+class WeightEMA:
+    "An exponential moving average of a model's parameters."
+    def __init__(self, model:torch.nn.Module, decay:float=0.95):
+        self.decay = decay
+        self.shadow = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    @torch.no_grad()
+    def update(self, model:torch.nn.Module):
+        for n, p in model.named_parameters(): self.shadow[n].lerp_(p, 1 - self.decay)
+
+    @contextmanager
+    def applied(self, model:torch.nn.Module):
+        "Swap the averaged weights into `model` for the duration of the block."
+        saved = {n: p.detach().clone() for n, p in model.named_parameters()}
+        with torch.no_grad():
+            for n, p in model.named_parameters(): p.copy_(self.shadow[n])
+        try: yield model
+        finally:
+            with torch.no_grad():
+                for n, p in model.named_parameters(): p.copy_(saved[n])
 
 # %% ../nbs/07_nerf.ipynb #41b019c9
 def render_weights(tau:torch.Tensor, # [N, T] optical thickness sigma_i * delta_i of each sample
@@ -311,6 +394,7 @@ class RenderOutput(NamedTuple):
     uncertainty: torch.Tensor # [N] rendered uncertainty
     samples: int # density evaluations
 
+# %% ../nbs/07_nerf.ipynb #c4e5a6b7
 def render_rays(model:PortraitNeRF,
                 rays:Rays, # N rays
                 cond:Conditioning, # codes of the B frames the rays belong to
@@ -356,6 +440,34 @@ def render_rays(model:PortraitNeRF,
         if model.training: unc = unc.index_add(0, live[r], w * model.uncertainty(dens.enc_x))
         trans = trans.index_put((live,), trans[live] * left)
     return RenderOutput(rgb + (1 - acc)[:, None] * background, acc, depth, amb_a, amb_e, unc, evaluated)
+
+# %% ../nbs/07_nerf.ipynb #8d5840f8
+def photometric_loss(pred:torch.Tensor, # [N, 3]
+                     target:torch.Tensor, # [N, 3]
+                     uncertainty:torch.Tensor, # [N] rendered uncertainty
+                     face:torch.Tensor, # bool [N] rays on the face
+                     progress:float, # training progress in [0, 1]
+                    ) -> torch.Tensor:
+    "Uncertainty-weighted MSE plus the uncertainty head's own loss (the reference's scheme)."
+    err = (pred - target).square().mean(-1) # [N]
+    w = torch.softmax(uncertainty, 0).detach() * len(err)
+    err = err * (0.2 + 0.8 * ((1 - progress) + progress * w).clamp(0, 10))
+    beta = uncertainty + 1
+    fit = (pred - target).norm(dim=-1).detach() / (2 * beta ** 2) + torch.log(beta) ** 2 / 2
+    return err.mean() + 0.01 * progress * (fit * face).mean() + 0.01 * progress * (uncertainty * ~face).mean()
+
+def ambient_loss(audio_ambient:torch.Tensor, # [N] rendered |V_lip|
+                 expression_ambient:torch.Tensor, # [N] rendered |V_exp|
+                 lips:torch.Tensor, # bool [N] rays on the lips
+                ) -> torch.Tensor:
+    "Audio attention off the lips and expression attention on the lips are penalized."
+    return (audio_ambient * ~lips).mean() + (expression_ambient * lips).mean()
+
+def opacity_entropy(acc:torch.Tensor, # [N] ray opacity
+                   ) -> torch.Tensor:
+    "Binary entropy of the opacity: pushes rays to be empty or opaque."
+    a = acc.clamp(1e-5, 1 - 1e-5)
+    return (-a * torch.log2(a) - (1 - a) * torch.log2(1 - a)).mean()
 
 # %% ../nbs/07_nerf.ipynb #44b5868d
 def coverage(grid:OccupancyGrid, c2w:torch.Tensor, focal:float, cx:float, cy:float,

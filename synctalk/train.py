@@ -4,42 +4,37 @@
 
 # %% ../nbs/08_train.ipynb #32916378
 from __future__ import annotations
-import copy, math, os, resource, shutil, time, warnings
-from contextlib import contextmanager
-from dataclasses import dataclass, asdict, field, fields
+import copy, math, resource, time
+from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
-import ipywidgets as widgets
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .audio import neighbour_windows
-from .core import SynctalkError, InputError, atomic_path, get_device, progress, seed_everything, warn_once
+from .core import SynctalkError, atomic_path, denormals_flushed, get_device, progress, seed_everything, warn_once
 from .io import iter_video
 from .masks import region_mask
-from .workspace import Workspace, StepRun, run_step, require_step
-from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, pixel_rays, render_rays, render_frame, lift_masks)
+from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step, require_step
+from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
+                           photometric_loss, ambient_loss, opacity_entropy)
+from .model import SubjectData, TrainedNeRF, load_subject, model_record, save_model
 
 # %% auto #0
-__all__ = ['POSE_CONVENTION', 'TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data',
-           'workspace_audio_kind', 'RayBatch', 'sample_rays', 'lift_regions', 'photometric_loss', 'ambient_loss',
-           'opacity_entropy', 'lpips_criterion', 'lr_factor', 'WeightEMA', 'CheckpointError', 'ModelRecord',
-           'TrainedNeRF', 'load_checkpoint', 'StepStats', 'TrainResult', 'Trainer', 'save_model', 'train',
-           'train_workspace', 'load_nerf', 'ExpressionSliders']
+__all__ = ['TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data', 'load_training_data',
+           'RayBatch', 'sample_rays', 'frame_regions', 'lpips_criterion', 'step_loss', 'lr_factor', 'training_stage',
+           'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train',
+           'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
-POSE_CONVENTION = "opencv_c2w" # 4x4 camera-to-world, camera looks along +z, x right, y down
-
 @dataclass
 class TrainConfig:
-    "How to train a portrait NeRF."
+    "How to train a portrait NeRF; the one place the training resolution and the held-out fraction are chosen."
     resolution:int = 256 # S: frames are trained (and rendered) at S x S
     iters:int|None = None # stop after this many steps (default 30000 when `minutes` is not given either)
     minutes:float|None = None # stop after this much training time
-    holdout:float = 0.15 # the last fraction of the frames is never trained on
+    holdout:float = HELDOUT_FRACTION # the last fraction of the frames is never trained on
     seed:int = 0
     rays_per_step:int = 2048 # rays per step, over `frames_per_step` frames
     frames_per_step:int = 4 # B
@@ -75,7 +70,7 @@ class TrainConfig:
     @property
     def patch(self) -> int: return max(self.resolution // 8, 16) # P, LPIPS patch side
 
-# %% ../nbs/08_train.ipynb #a2f7b91f
+# %% ../nbs/08_train.ipynb #0991879b
 class TrainingDataError(SynctalkError):
     "Inputs for training are missing or inconsistent."
 
@@ -88,50 +83,27 @@ def mask_box(mask:np.ndarray, # bool [H, W]
     if len(ys) == 0: return 0, 0, W, H
     return max(xs[0] - margin, 0), max(ys[0] - margin, 0), min(xs[-1] + 1 + margin, W), min(ys[-1] + 1 + margin, H)
 
-# %% ../nbs/08_train.ipynb #0991879b
-@dataclass
-class TrainingData:
-    "Everything training reads, at the training resolution S."
+@dataclass(kw_only=True)
+class TrainingData(SubjectData):
+    "Everything training reads, at the training resolution S: the subject, its frames and region labels."
     frames:np.ndarray # uint8 [N, S, S, 3]
     labels:np.ndarray # uint8 [N, S, S] region labels
-    plate:np.ndarray # uint8 [S, S, 3] background plate
-    c2w:np.ndarray # float32 [N, 4, 4] camera-to-world, OpenCV convention
-    focal:float # intrinsics at S, pixels
-    cx:float
-    cy:float
-    audio:np.ndarray # float32 [N, A] per-frame audio features
-    expressions:np.ndarray # float32 [N, E] expression coefficients
-    expression_names:tuple # E names
-    holdout:float = 0.15 # last fraction of frames held out
-    audio_kind:str = "ave" # what made the audio features
-    audio_window:int = 8 # W
     inputs:tuple = () # the files the data came from (their hashes guard resumed training)
+    head_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] x0, y0, x1, y1 around the head, grown by 3% of S
+    face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the face
+    lip_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the lips
 
     def __post_init__(self):
-        N, S = len(self.frames), self.frames.shape[1]
-        for name, a in (("labels", self.labels), ("c2w", self.c2w), ("audio", self.audio), ("expressions", self.expressions)):
-            if len(a) != N: raise TrainingDataError(f"{name} has {len(a)} frames but there are {N} video frames: re-run the pipeline steps on this workspace")
-        if self.frames.shape[1:] != (S, S, 3) or self.labels.shape[1:] != (S, S) or self.plate.shape != (S, S, 3):
+        super().__post_init__()
+        N, S = self.n_frames, self.size
+        if len(self.frames) != N or len(self.labels) != N:
+            raise TrainingDataError(f"{len(self.frames)} frames and {len(self.labels)} labels for {N} poses: re-run the pipeline steps on this workspace")
+        if self.frames.shape[1:] != (S, S, 3) or self.labels.shape[1:] != (S, S):
             raise TrainingDataError(f"frames {self.frames.shape}, labels {self.labels.shape} and plate {self.plate.shape} disagree on the size")
-        if self.expressions.shape[1] != len(self.expression_names):
-            raise TrainingDataError(f"{self.expressions.shape[1]} expression coefficients but {len(self.expression_names)} names")
-        n_test = int(round(N * self.holdout))
-        if N - n_test < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
-        self.train_idx, self.holdout_idx = np.arange(N - n_test), np.arange(N - n_test, N)
+        if self.n_train < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
         margin = max(int(round(0.03 * S)), 1)
-        self.head_boxes = np.array([mask_box(region_mask(l, "head"), margin) for l in self.labels]) # [N, 4]
-        self.face_boxes = np.array([mask_box(region_mask(l, "face"), margin) for l in self.labels]) # [N, 4]
-        self.lip_boxes = np.array([mask_box(region_mask(l, "lips"), margin) for l in self.labels]) # [N, 4]
-
-    @property
-    def size(self) -> int: return self.frames.shape[1]
-
-    def audio_windows(self, idx:np.ndarray, # [B] frame indices
-                      features:np.ndarray|None=None, # [M, A] other audio features (default: this clip's)
-                     ) -> np.ndarray: # float32 [B, W, A]
-        "The audio features of the W frames around each frame (`i - W/2 ... i + W/2 - 1`, zeros outside the clip)."
-        feats = torch.from_numpy(np.asarray(self.audio if features is None else features, np.float32))
-        return neighbour_windows(feats, torch.as_tensor(np.asarray(idx)), self.audio_window).numpy()
+        for name, region in (("head_boxes", "head"), ("face_boxes", "face"), ("lip_boxes", "lips")):
+            setattr(self, name, np.array([mask_box(region_mask(l, region), margin) for l in self.labels]))
 
     def background(self, i:int, # frame index
                   ) -> np.ndarray: # uint8 [S, S, 3]
@@ -143,53 +115,37 @@ def prepare_training_data(ws:Workspace, # a processed workspace
                           resolution:int=256, # S
                           force:bool=False, # re-run even if up to date
                          ) -> StepRun:
-    "Step 'train-data': frames and region labels at S x S as uint8 .npy files (`train/`), and the plate."
-    from synctalk.masks import load_masks, load_background
-    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
+    "Step 'train-data': frames and region labels at S x S as uint8 .npy files (`train/`)."
+    from synctalk.masks import load_masks
+    fps = clip_info(ws).fps
     require_step(ws, "masks", f"synctalk process VIDEO -w {ws.root}")
     S = resolution
-    def make(stage):
-        (stage/"train").mkdir()
+    def make(staging):
         labels = load_masks(ws).labels # uint8 [N, H, W]
         N = len(labels)
-        frames = np.lib.format.open_memmap(stage/"train"/"frames.npy", "w+", np.uint8, (N, S, S, 3))
+        (staging/ARTIFACTS.train_frames).parent.mkdir(parents=True)
+        frames = np.lib.format.open_memmap(staging/ARTIFACTS.train_frames, "w+", np.uint8, (N, S, S, 3))
         n = 0
-        for n, f in enumerate(progress(iter_video(ws.path("frames.mp4"), rec["params"]["fps"]), "frames", total=N)):
+        for n, f in enumerate(progress(iter_video(ws.path(ARTIFACTS.frames), fps), "frames", total=N)):
             if n >= N: raise TrainingDataError(f"{ws.root}: the video has more frames than the masks ({N}): re-run `synctalk process`")
             frames[n] = f if f.shape[0] == S else cv2.resize(f, (S, S), interpolation=cv2.INTER_AREA)
         if n + 1 != N: raise TrainingDataError(f"{ws.root}: the video has {n + 1} frames, the masks {N}: re-run `synctalk process`")
         frames.flush(); del frames
-        np.save(stage/"train"/"labels.npy", np.stack([cv2.resize(l, (S, S), interpolation=cv2.INTER_NEAREST) for l in labels]))
-        plate = load_background(ws)
-        cv2.imwrite(str(stage/"train"/"plate.png"), cv2.cvtColor(cv2.resize(plate, (S, S), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR))
+        np.save(staging/ARTIFACTS.train_labels, np.stack([cv2.resize(l, (S, S), interpolation=cv2.INTER_NEAREST) for l in labels]))
         return dict(n_frames=N, resolution=S)
-    return run_step(ws, "train-data", make, dict(resolution=S), [ws.path("frames.mp4"), ws.path("masks.npz"), ws.path("background.png")], force)
+    return run_step(ws, "train-data", make, dict(resolution=S), [ws.path(ARTIFACTS.frames), ws.path(ARTIFACTS.masks)], force)
 
-def _workspace_data(ws:Workspace, resolution:int, holdout:float) -> TrainingData:
-    for step in ("face", "masks", "track", "audio"): require_step(ws, step, f"synctalk process VIDEO -w {ws.root}")
-    from synctalk.face import load_face, expression_coefficients, EXPRESSION_NAMES
-    from synctalk.track import load_poses
-    from synctalk.audio import load_audio_features
-    prepare_training_data(ws, resolution)
-    poses = load_poses(ws)
-    s = resolution / poses.width
-    if abs(poses.width - poses.height) > 0.5:
-        raise TrainingDataError(f"poses are for {poses.width}x{poses.height} frames; training needs square frames: re-ingest the video")
-    frames = np.load(ws.path("train/frames.npy"), mmap_mode="r")
-    inputs = tuple(str(ws.path(p)) for p in ("train/frames.npy", "train/labels.npy", "train/plate.png", "face.npz", "poses.npz", "audio_features.npz"))
-    return TrainingData(frames, np.load(ws.path("train/labels.npy"), mmap_mode="r"),
-                        cv2.cvtColor(cv2.imread(str(ws.path("train/plate.png"))), cv2.COLOR_BGR2RGB),
-                        np.asarray(poses.c2w, np.float32), poses.focal * s, poses.cx * s, poses.cy * s,
-                        np.asarray(load_audio_features(ws), np.float32), expression_coefficients(load_face(ws)).astype(np.float32),
-                        tuple(EXPRESSION_NAMES), holdout=holdout, audio_kind=workspace_audio_kind(ws), inputs=inputs)
-
-def workspace_audio_kind(ws:Workspace, # a workspace where `process_audio` ran
-                        ) -> str:
-    "Which audio encoder made the workspace's features: 'ave:' and the start of the sha256 of its `ave.pt`."
-    rec = require_step(ws, "audio", f"synctalk process VIDEO -w {ws.root}")
-    return "ave:" + rec["inputs"].get("ave.pt", "unknown")[:12]
-
-TrainingData.from_workspace = staticmethod(_workspace_data)
+def load_training_data(ws:Workspace, # a processed workspace
+                       config:TrainConfig, # its resolution and held-out fraction decide the data
+                      ) -> TrainingData:
+    "The workspace's training data at `config.resolution`, the last `config.holdout` of the frames held out (runs 'train-data')."
+    S = config.resolution
+    prepare_training_data(ws, S)
+    frames = np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r")
+    subject = load_subject(ws, S, heldout_start(len(frames), config.holdout))
+    names = (ARTIFACTS.train_frames, ARTIFACTS.train_labels, ARTIFACTS.background, ARTIFACTS.face, ARTIFACTS.poses, ARTIFACTS.audio_features)
+    return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=frames,
+                        labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), inputs=tuple(str(ws.path(p)) for p in names))
 
 # %% ../nbs/08_train.ipynb #4433afda
 class RayBatch(NamedTuple):
@@ -244,51 +200,14 @@ def sample_rays(data:TrainingData,
     return RayBatch(np.asarray(frames), u, v, row, rgb, bgc, region_mask(lab, "lips"), region_mask(lab, "face"), P)
 
 # %% ../nbs/08_train.ipynb #584a5862
-def lift_regions(data:TrainingData, # the subject
-                 resolution:int=64, # G
-                 bound:float=1.0, # the grid spans [-bound, bound]^3
-                 hull_fraction:float=0.9, # head hull: cells inside the head in this fraction of the frames
-                 dilation:float=0.03, # masks are dilated by this fraction of S
-                 max_frames:int=32, # frames used
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Head hull (bool), lip region and upper-face region (float 0/1), each `[G, G, G]`."
-    idx = data.train_idx[np.linspace(0, len(data.train_idx) - 1, min(max_frames, len(data.train_idx))).round().astype(int)]
-    k = 2 * max(int(round(dilation * data.size)), 1) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    masks = np.stack([np.stack([cv2.dilate(region_mask(data.labels[i], name).astype(np.uint8), kernel) > 0
-                                for name in ("head", "lips", "upper_face")], -1) for i in idx]) # [K, S, S, 3]
-    lifted = lift_masks(masks, torch.from_numpy(np.asarray(data.c2w[idx])), data.focal, data.cx, data.cy, resolution, bound)
-    return lifted[..., 0] >= hull_fraction, (lifted[..., 1] > 0).float(), (lifted[..., 2] > 0).float()
+def frame_regions(data:TrainingData, # the subject
+                  max_frames:int=32, # frames used
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    "Up to `max_frames` training frames spread over the clip `[K]`, and their head, lips and upper-face masks: bool `[K, S, S, 3]`."
+    idx = data.train_idx[np.linspace(0, data.n_train - 1, min(max_frames, data.n_train)).round().astype(int)]
+    return idx, np.stack([np.stack([region_mask(data.labels[i], name) for name in ("head", "lips", "upper_face")], -1) for i in idx])
 
-# %% ../nbs/08_train.ipynb #8d5840f8
-def photometric_loss(pred:torch.Tensor, # [N, 3]
-                     target:torch.Tensor, # [N, 3]
-                     uncertainty:torch.Tensor, # [N] rendered uncertainty
-                     face:torch.Tensor, # bool [N] rays on the face
-                     progress:float, # training progress in [0, 1]
-                    ) -> torch.Tensor:
-    "Uncertainty-weighted MSE plus the uncertainty head's own loss (the reference's scheme)."
-    err = (pred - target).square().mean(-1) # [N]
-    w = torch.softmax(uncertainty, 0).detach() * len(err)
-    err = err * (0.2 + 0.8 * ((1 - progress) + progress * w).clamp(0, 10))
-    beta = uncertainty + 1
-    fit = (pred - target).norm(dim=-1).detach() / (2 * beta ** 2) + torch.log(beta) ** 2 / 2
-    return err.mean() + 0.01 * progress * (fit * face).mean() + 0.01 * progress * (uncertainty * ~face).mean()
-
-def ambient_loss(audio_ambient:torch.Tensor, # [N] rendered |V_lip|
-                 expression_ambient:torch.Tensor, # [N] rendered |V_exp|
-                 lips:torch.Tensor, # bool [N] rays on the lips
-                ) -> torch.Tensor:
-    "Audio attention off the lips and expression attention on the lips are penalized."
-    return (audio_ambient * ~lips).mean() + (expression_ambient * lips).mean()
-
-def opacity_entropy(acc:torch.Tensor, # [N] ray opacity
-                   ) -> torch.Tensor:
-    "Binary entropy of the opacity: pushes rays to be empty or opaque."
-    a = acc.clamp(1e-5, 1 - 1e-5)
-    return (-a * torch.log2(a) - (1 - a) * torch.log2(1 - a)).mean()
-
-# %% ../nbs/08_train.ipynb #4e621d19
+# %% ../nbs/08_train.ipynb #9b90263a
 def lpips_criterion(device:torch.device|str="cpu"):
     "The LPIPS (AlexNet) module on `device`, frozen; None (warned once) when its weights are unavailable."
     from synctalk.metrics import lpips_model
@@ -300,7 +219,28 @@ def lpips_criterion(device:torch.device|str="cpu"):
     for p in model.parameters(): p.requires_grad_(False)
     return model
 
-# %% ../nbs/08_train.ipynb #f6b13dbe
+def step_loss(out, # RenderOutput of the batch's rays
+              target:torch.Tensor, # [N, 3] the rays' true colours
+              face:torch.Tensor, # bool [N] rays on the face
+              lips:torch.Tensor, # bool [N] rays on the lips
+              progress:float, # training progress in [0, 1]
+              config:TrainConfig,
+              stage:str, # "coarse", "fine" or "lips"
+              patches:int=0, # B: the first B * P^2 rays are B patches of P x P (P = config.patch)
+              lpips=None, # the LPIPS criterion, or None
+             ) -> torch.Tensor:
+    "Eq. 13 and its regularizers: photometric + ambient + opacity entropy (+ LPIPS on the patches)."
+    c = config
+    loss = photometric_loss(out.rgb, target, out.uncertainty, face, progress)
+    loss = loss + c.ambient_weight * progress * ambient_loss(out.audio_ambient, out.expression_ambient, lips) + 1e-4 * opacity_entropy(out.acc)
+    if patches and lpips:
+        P = c.patch
+        n = patches * P * P
+        to_img = lambda x: x[:n].view(patches, P, P, 3).permute(0, 3, 1, 2) * 2 - 1
+        w = c.lips_lpips_weight if stage == "lips" else c.lpips_weight
+        loss = loss + w * lpips(to_img(out.rgb), to_img(target)).mean()
+    return loss
+
 def lr_factor(progress:float, # in [0, 1]
               warmup:float=0.02, # fraction with a linear ramp
               final:float=0.1, # factor reached at progress 1
@@ -309,127 +249,13 @@ def lr_factor(progress:float, # in [0, 1]
     ramp = min(1.0, max(progress / warmup, 0.01)) if warmup > 0 else 1.0 # never exactly 0: the first step learns a little
     return ramp * final ** progress
 
-class WeightEMA:
-    "An exponential moving average of a model's parameters."
-    def __init__(self, model:torch.nn.Module, decay:float=0.95):
-        self.decay = decay
-        self.shadow = {n: p.detach().clone() for n, p in model.named_parameters()}
+def training_stage(progress:float, # in [0, 1]
+                   config:TrainConfig,
+                  ) -> str:
+    "The stage at `progress`: 'coarse', then 'fine' (from `fine_start`), then 'lips' (from `lips_start`)."
+    return "lips" if progress >= config.lips_start else "fine" if progress >= config.fine_start else "coarse"
 
-    @torch.no_grad()
-    def update(self, model:torch.nn.Module):
-        for n, p in model.named_parameters(): self.shadow[n].lerp_(p, 1 - self.decay)
-
-    @contextmanager
-    def applied(self, model:torch.nn.Module):
-        "Swap the averaged weights into `model` for the duration of the block."
-        saved = {n: p.detach().clone() for n, p in model.named_parameters()}
-        with torch.no_grad():
-            for n, p in model.named_parameters(): p.copy_(self.shadow[n])
-        try: yield model
-        finally:
-            with torch.no_grad():
-                for n, p in model.named_parameters(): p.copy_(saved[n])
-
-# %% ../nbs/08_train.ipynb #977d262c
-class CheckpointError(SynctalkError):
-    "A checkpoint does not fit the inputs it is used with."
-
-@dataclass
-class ModelRecord:
-    "What a trained portrait NeRF expects."
-    nerf:dict # NeRFConfig fields
-    resolution:int # S
-    focal:float # intrinsics at S
-    cx:float
-    cy:float
-    audio_kind:str
-    audio_dim:int # A
-    audio_window:int # W
-    expression_names:tuple
-    encoding_backend:str
-    n_frames:int # frames of the subject
-    holdout_frames:tuple # never trained on
-    pose_convention:str = POSE_CONVENTION
-
-    def check(self, audio_dim:int|None=None, # A of the audio features to drive the model
-              audio_kind:str|None=None, # what made them
-              expression_names:tuple|None=None, # names of the expression coefficients given
-              encoding_backend:str|None=None, # the hash-grid backend available here
-              pose_convention:str|None=None,
-             ):
-        "Raise `CheckpointError` if the given inputs do not fit this model."
-        if audio_dim is not None and audio_dim != self.audio_dim:
-            raise CheckpointError(f"the model was trained on {self.audio_dim}-dim '{self.audio_kind}' audio features, got {audio_dim}-dim ones: extract features with the same audio encoder")
-        if audio_kind is not None and audio_kind != self.audio_kind:
-            raise CheckpointError(f"the model was trained on '{self.audio_kind}' audio features, got '{audio_kind}': extract features with the same audio encoder or retrain")
-        if expression_names is not None and tuple(expression_names) != tuple(self.expression_names):
-            raise CheckpointError(f"the model expects expression coefficients {', '.join(self.expression_names)}; got {', '.join(expression_names)}: give the same coefficients in the same order")
-        if encoding_backend is not None and encoding_backend != self.encoding_backend:
-            raise CheckpointError(f"the model's hash grids were trained with the '{self.encoding_backend}' backend but '{encoding_backend}' is what runs here: their tables are not interchangeable; retrain here or run where '{self.encoding_backend}' is available")
-        if pose_convention is not None and pose_convention != self.pose_convention:
-            raise CheckpointError(f"the model uses '{self.pose_convention}' poses, got '{pose_convention}': convert the poses")
-
-# %% ../nbs/08_train.ipynb #a71efcbd
-class TrainedNeRF:
-    "A trained portrait NeRF (EMA weights) and what it expects."
-    def __init__(self, model:PortraitNeRF, record:ModelRecord):
-        self.model, self.record = model.eval(), record
-
-    @property
-    def device(self): return next(self.model.parameters()).device
-
-    @torch.no_grad()
-    def conditioning(self, audio_window:np.ndarray, # float32 [W, A] audio features around the frame
-                     expression:np.ndarray, # float32 [E]
-                     frame:int|None=None, # a training frame's index for its individual code; None: the mean code
-                    ) -> Conditioning:
-        "The codes of one frame."
-        self.record.check(audio_dim=audio_window.shape[-1])
-        if len(expression) != len(self.record.expression_names):
-            raise CheckpointError(f"the model expects {len(self.record.expression_names)} expression coefficients ({', '.join(self.record.expression_names)}), got {len(expression)}")
-        dev = self.device
-        audio = self.model.encode_audio(torch.as_tensor(np.asarray(audio_window), dtype=torch.float32, device=dev)[None])
-        ind = self.model.individual(None if frame is None or frame >= self.model.config.num_frames else torch.tensor([frame], device=dev))
-        return Conditioning(audio, torch.as_tensor(np.asarray(expression), dtype=torch.float32, device=dev)[None], ind)
-
-    @torch.no_grad()
-    def render(self, c2w:np.ndarray, # [4, 4] camera-to-world (OpenCV)
-               cond:Conditioning, # from `conditioning`
-               background:np.ndarray, # uint8 [S, S, 3]
-               size:int|None=None, # render at size x size (default S)
-               where:np.ndarray|None=None, # bool [size, size]: cast only these pixels (the rest shows the background); None: the whole head
-              ) -> tuple[np.ndarray, np.ndarray]:
-        "Render a frame: uint8 `[size, size, 3]` and its opacity float32 `[size, size]`."
-        r = self.record
-        size = size or r.resolution
-        s = size / r.resolution
-        if background.shape[0] != size: background = cv2.resize(background, (size, size), interpolation=cv2.INTER_AREA)
-        torch.set_flush_denormal(True)
-        bg = torch.as_tensor(background, device=self.device).float() / 255
-        fr = render_frame(self.model, torch.as_tensor(np.asarray(c2w), dtype=torch.float32), r.focal * s, r.cx * s, r.cy * s, cond, bg, where=where)
-        return (fr.image.clamp(0, 1) * 255).round().byte().cpu().numpy(), fr.acc.cpu().numpy()
-
-def load_checkpoint(path:str|Path, # a model file written by training
-                    device:str|torch.device|None=None,
-                   ) -> TrainedNeRF:
-    "Load a trained model; refuses one whose hash-grid backend cannot run here."
-    from synctalk.encoding import choose_backend
-    path = Path(path)
-    if not path.exists(): raise CheckpointError(f"{path} does not exist: train a model first (`synctalk train -w WS`)")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-        record = ModelRecord(**ck["record"])
-    except Exception as e:
-        raise CheckpointError(f"{path} is not a synctalk model ({type(e).__name__}): retrain with `synctalk train -w WS --force`") from None
-    record.check(encoding_backend=choose_backend(record.encoding_backend), pose_convention=POSE_CONVENTION)
-    model = PortraitNeRF(NeRFConfig(**{**record.nerf, "implementation": record.encoding_backend}))
-    try: model.load_state_dict(ck["model"])
-    except RuntimeError as e:
-        raise CheckpointError(f"{path} holds weights that do not fit its recorded configuration (written by another synctalk "
-                              f"version?): retrain with `synctalk train -w WS --force` ({str(e).splitlines()[0]})") from None
-    return TrainedNeRF(model.to(get_device(device)), record)
-
-# %% ../nbs/08_train.ipynb #65e0c06e
+# %% ../nbs/08_train.ipynb #defe5352
 class StepStats(NamedTuple):
     "Figures of one training step."
     loss:float
@@ -437,53 +263,60 @@ class StepStats(NamedTuple):
     stage:str
     samples_per_ray:float
 
-@dataclass
-class TrainResult:
-    "What a training run did."
-    steps:int
-    seconds:float # training time, over all resumed runs
-    stats:list # StepStats of the last steps of this run
-    lpips_used:bool
-    peak_rss_mb:float
-    path:Path|None = None # where the model was written
+def new_model(data:TrainingData, config:TrainConfig, device:torch.device) -> PortraitNeRF:
+    "A fresh model of `data` on `device`: occupancy carved to the head hull, lip and upper-face regions installed."
+    impl = "torch" if config.implementation == "auto" and device.type != "cuda" else config.implementation # tinycudann runs on CUDA only
+    nc = NeRFConfig(num_frames=data.n_train, audio_in_dim=data.audio.shape[1], expression_dim=data.expressions.shape[1],
+                    audio_window=data.audio_window, implementation=impl, **config.nerf)
+    model = PortraitNeRF(nc)
+    idx, masks = frame_regions(data)
+    hull, lips, upper = lift_regions(masks, torch.from_numpy(np.asarray(data.c2w[idx])), data.focal, data.cx, data.cy, nc.grid_resolution,
+                                     nc.bound, config.hull_fraction, max(int(round(config.dilation * data.size)), 1))
+    model.occupancy.carve(hull); model.set_regions(lips, upper)
+    return model.to(device)
 
-def _input_signature(data:TrainingData) -> dict:
-    from synctalk.assets import sha256_file
-    return {Path(p).name: sha256_file(p) for p in data.inputs}
+def draw_batch(data:TrainingData, config:TrainConfig,
+               stage:str, # "coarse", "fine" or "lips"
+               rng:np.random.Generator,
+              ) -> RayBatch:
+    "The rays of one step: `frames_per_step` random training frames, and in the fine and lips stages one patch each."
+    c, d = config, data
+    P = c.patch if stage != "coarse" else 0
+    B = min(c.frames_per_step, d.n_train, max(1, c.rays_per_step // (P * P)) if P else c.frames_per_step)
+    frames = rng.choice(d.train_idx, size=B, replace=False)
+    return sample_rays(d, frames, c.rays_per_step // B, rng, P, stage == "lips", c.face_fraction)
 
+def _batch_rays(d:TrainingData, batch:RayBatch, dev) -> Rays:
+    c2w = torch.from_numpy(np.asarray(d.c2w[batch.frames[batch.ray_frame]], np.float32)).to(dev) # [N, 4, 4]
+    return pixel_rays(c2w, d.focal, d.cx, d.cy, torch.from_numpy(batch.u).to(dev), torch.from_numpy(batch.v).to(dev))
+
+def _check_fits(data:TrainingData, config:TrainConfig):
+    if data.size != config.resolution:
+        raise TrainingDataError(f"the data is at {data.size}x{data.size} but the configuration trains at {config.resolution}: load it with `load_training_data(ws, config)`")
+    if data.n_train != heldout_start(data.n_frames, config.holdout):
+        raise TrainingDataError(f"the data trains on {data.n_train} of {data.n_frames} frames but the configuration holds out {config.holdout:.0%}: load it with `load_training_data(ws, config)`")
+
+# %% ../nbs/08_train.ipynb #65e0c06e
 class Trainer:
-    "Trains a portrait NeRF on `TrainingData`."
+    "Trains a portrait NeRF on `TrainingData`: the model, its optimizer and EMA, the step and time counters."
     def __init__(self, data:TrainingData, config:TrainConfig, device:str|torch.device|None=None):
+        _check_fits(data, config)
         self.data, self.config, self.device = data, config, get_device(device)
         seed_everything(config.seed)
-        torch.set_flush_denormal(True) # tiny gradients would otherwise crawl through denormal arithmetic on the CPU
-        impl = "torch" if config.implementation == "auto" and self.device.type != "cuda" else config.implementation # tinycudann runs on CUDA only
-        nc = NeRFConfig(num_frames=len(data.train_idx), audio_in_dim=data.audio.shape[1], expression_dim=data.expressions.shape[1],
-                        audio_window=data.audio_window, implementation=impl, **config.nerf)
-        self.model = PortraitNeRF(nc)
-        hull, lips, upper = lift_regions(data, nc.grid_resolution, nc.bound, config.hull_fraction, config.dilation)
-        self.model.occupancy.carve(hull); self.model.set_regions(lips, upper)
-        self.model.to(self.device)
-        self.optimizer = torch.optim.AdamW(self.model.param_groups(config.lr_grid, config.lr_net, config.weight_decay), betas=(0.9, 0.99), eps=1e-15)
+        with denormals_flushed(): self.model = new_model(data, config, self.device)
+        self.optimizer = torch.optim.AdamW(param_groups(self.model, config.lr_grid, config.lr_net, config.weight_decay), betas=(0.9, 0.99), eps=1e-15)
         self.ema = WeightEMA(self.model, config.ema_decay)
         self.rng = np.random.default_rng(config.seed)
         self.steps, self.seconds = 0, 0.0
         self.lpips = (lpips_criterion(self.device) if config.lpips_weight or config.lips_lpips_weight else None) or False
-        self.record = ModelRecord(asdict(nc), data.size, float(data.focal), float(data.cx), float(data.cy), data.audio_kind,
-                                  int(data.audio.shape[1]), data.audio_window, tuple(data.expression_names),
-                                  self.model.encoder.implementation, len(data.frames), tuple(int(i) for i in data.holdout_idx))
+        self.record = model_record(data, self.model.config, self.model.encoder.implementation)
 
     @property
-    def progress(self) -> float:
-        c = self.config
-        return min(1.0, self.steps / c.iters if c.iters else self.seconds / (60 * c.minutes))
+    def progress(self) -> float: # steps or time spent, as a fraction of the budget
+        return min(1.0, self.steps / self.config.iters if self.config.iters else self.seconds / (60 * self.config.minutes))
 
     @property
     def done(self) -> bool: return self.progress >= 1.0
-
-    def stage(self) -> str:
-        p = self.progress
-        return "lips" if p >= self.config.lips_start else "fine" if p >= self.config.fine_start else "coarse"
 
     def conditioning(self, frames:np.ndarray) -> Conditioning:
         "Codes of training frames `[B]`."
@@ -493,33 +326,21 @@ class Trainer:
         return Conditioning(audio, expr, self.model.individual(torch.from_numpy(np.asarray(frames)).to(dev)))
 
     def step(self) -> StepStats:
-        "One training iteration."
-        c, d, dev = self.config, self.data, self.device
-        t0 = time.perf_counter()
-        p, stage = self.progress, self.stage()
-        for g, lr in zip(self.optimizer.param_groups, (c.lr_grid, c.lr_net)): g["lr"] = lr * lr_factor(p, c.warmup, c.final_lr)
-        P = c.patch if stage != "coarse" else 0
-        B = min(c.frames_per_step, len(d.train_idx), max(1, c.rays_per_step // (P * P)) if P else c.frames_per_step)
-        frames = self.rng.choice(d.train_idx, size=B, replace=False)
-        batch = sample_rays(d, frames, c.rays_per_step // B, self.rng, P, stage == "lips", c.face_fraction)
-        t = lambda a: torch.from_numpy(np.asarray(a)).to(dev)
-        self.model.train()
-        out = render_rays(self.model, _batch_rays(d, batch, dev), self.conditioning(batch.frames), t(batch.background),
-                          ray_frame=t(batch.ray_frame).long(), num_samples=c.num_samples, perturb=True, segments=c.segments)
-        target, face, lips = t(batch.rgb), t(batch.face), t(batch.lips)
-        loss = photometric_loss(out.rgb, target, out.uncertainty, face, p)
-        loss = loss + c.ambient_weight * p * ambient_loss(out.audio_ambient, out.expression_ambient, lips) + 1e-4 * opacity_entropy(out.acc)
-        if P and self.lpips:
-            n = len(frames) * P * P
-            to_img = lambda x: x[:n].view(len(frames), P, P, 3).permute(0, 3, 1, 2) * 2 - 1
-            w = c.lips_lpips_weight if stage == "lips" else c.lpips_weight
-            loss = loss + w * self.lpips(to_img(out.rgb), to_img(target)).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.ema.update(self.model)
-        self.steps += 1
-        if self.steps >= c.occupancy_warmup and self.steps % c.occupancy_every == 0: self.update_occupancy()
+        "One training iteration: schedule, rays, render, loss, update."
+        c, t0 = self.config, time.perf_counter()
+        with denormals_flushed():
+            p, stage = self.progress, training_stage(self.progress, c)
+            for g, lr in zip(self.optimizer.param_groups, (c.lr_grid, c.lr_net)): g["lr"] = lr * lr_factor(p, c.warmup, c.final_lr)
+            batch = draw_batch(self.data, c, stage, self.rng)
+            t = lambda a: torch.from_numpy(np.asarray(a)).to(self.device)
+            self.model.train()
+            out = render_rays(self.model, _batch_rays(self.data, batch, self.device), self.conditioning(batch.frames), t(batch.background),
+                              ray_frame=t(batch.ray_frame).long(), num_samples=c.num_samples, perturb=True, segments=c.segments)
+            loss = step_loss(out, target := t(batch.rgb), t(batch.face), t(batch.lips), p, c, stage, len(batch.frames) if batch.patch else 0, self.lpips)
+            self.optimizer.zero_grad(set_to_none=True); loss.backward(); self.optimizer.step()
+            self.ema.update(self.model)
+            self.steps += 1
+            if self.steps >= c.occupancy_warmup and self.steps % c.occupancy_every == 0: self.update_occupancy()
         self.seconds += time.perf_counter() - t0
         mse = (out.rgb.detach() - target).square().mean().item()
         return StepStats(loss.item(), -10 * math.log10(max(mse, 1e-10)), stage, out.samples / len(batch.u))
@@ -530,53 +351,52 @@ class Trainer:
         cond = self.conditioning(self.rng.choice(self.data.train_idx, size=1))
         self.model.occupancy.update(lambda x: self.model.density(x, cond.audio, cond.expression).sigma, max_cells=32768)
 
-    def state(self) -> dict:
-        return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), ema=self.ema.shadow, steps=self.steps,
-                    seconds=self.seconds, rng=self.rng.bit_generator.state, torch_rng=torch.get_rng_state(),
-                    config=asdict(self.config), record=asdict(self.record), inputs=_input_signature(self.data))
-
-    def save(self, path:str|Path):
-        "Write the resumable state atomically."
-        with atomic_path(path) as tmp: torch.save(self.state(), tmp)
-
-    def load(self, path:str|Path) -> bool:
-        "Resume from `path` if it exists and was made from the same inputs and configuration; returns whether it resumed."
-        path = Path(path)
-        if not path.exists(): return False
-        st = torch.load(path, map_location=self.device, weights_only=False)
-        same = lambda a, b, keys: all(a.get(k) == b.get(k) for k in keys)
-        cfg_keys = [f.name for f in fields(TrainConfig) if f.name not in ("iters", "minutes", "checkpoint_minutes")]
-        if st["inputs"] != _input_signature(self.data) or not same(st["config"], asdict(self.config), cfg_keys) \
-           or st["record"]["nerf"] != asdict(self.record)["nerf"] or st["record"]["encoding_backend"] != self.record.encoding_backend:
-            warn_once(f"{path} was made from other inputs or another configuration: training starts over")
-            return False
-        self.model.load_state_dict(st["model"]); self.optimizer.load_state_dict(st["optimizer"])
-        self.ema.shadow = {k: v.to(self.device) for k, v in st["ema"].items()}
-        self.steps, self.seconds = st["steps"], st["seconds"]
-        self.rng.bit_generator.state = st["rng"]; torch.set_rng_state(st["torch_rng"])
-        return True
-
-    def export(self, path:str|Path):
-        "Write the rendering model (EMA weights and record) atomically."
-        with self.ema.applied(self.model):
-            sd = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-        with atomic_path(path) as tmp: torch.save(dict(model=sd, record=asdict(self.record)), tmp)
-
     def trained(self) -> TrainedNeRF:
         "A copy of the model with the EMA weights, ready to render."
         m = PortraitNeRF(NeRFConfig(**self.record.nerf)).to(self.device)
         with self.ema.applied(self.model): m.load_state_dict(self.model.state_dict())
         return TrainedNeRF(m, self.record)
 
-def _batch_rays(d:TrainingData, batch:RayBatch, dev) -> Rays:
-    c2w = torch.from_numpy(np.asarray(d.c2w[batch.frames[batch.ray_frame]], np.float32)).to(dev) # [N, 4, 4]
-    return pixel_rays(c2w, d.focal, d.cx, d.cy, torch.from_numpy(batch.u).to(dev), torch.from_numpy(batch.v).to(dev))
+# %% ../nbs/08_train.ipynb #5c8f6e3a
+def _input_signature(data:TrainingData) -> dict:
+    from synctalk.assets import sha256_file
+    return {Path(p).name: sha256_file(p) for p in data.inputs}
+
+def save_state(tr:Trainer, path:str|Path):
+    "Write the trainer's resumable state atomically."
+    st = dict(model=tr.model.state_dict(), optimizer=tr.optimizer.state_dict(), ema=tr.ema.shadow, steps=tr.steps,
+              seconds=tr.seconds, rng=tr.rng.bit_generator.state, torch_rng=torch.get_rng_state(),
+              config=asdict(tr.config), record=asdict(tr.record), inputs=_input_signature(tr.data))
+    with atomic_path(path) as tmp: torch.save(st, tmp)
+
+def resume(tr:Trainer, path:str|Path) -> bool:
+    "Continue from the state at `path` if it exists and was made from the same inputs and configuration; whether it did."
+    path = Path(path)
+    if not path.exists(): return False
+    st = torch.load(path, map_location=tr.device, weights_only=False)
+    same = lambda a, b, keys: all(a.get(k) == b.get(k) for k in keys)
+    cfg_keys = [f.name for f in fields(TrainConfig) if f.name not in ("iters", "minutes", "checkpoint_minutes")]
+    if st["inputs"] != _input_signature(tr.data) or not same(st["config"], asdict(tr.config), cfg_keys) \
+       or st["record"]["nerf"] != asdict(tr.record)["nerf"] or st["record"]["encoding_backend"] != tr.record.encoding_backend:
+        warn_once(f"{path} was made from other inputs or another configuration: training starts over")
+        return False
+    tr.model.load_state_dict(st["model"]); tr.optimizer.load_state_dict(st["optimizer"])
+    tr.ema.shadow = {k: v.to(tr.device) for k, v in st["ema"].items()}
+    tr.steps, tr.seconds = st["steps"], st["seconds"]
+    tr.rng.bit_generator.state = st["rng"]; torch.set_rng_state(st["torch_rng"])
+    return True
 
 # %% ../nbs/08_train.ipynb #d71b7abd
-def save_model(nerf:TrainedNeRF, path:str|Path):
-    "Write a trained model (weights and record) atomically."
-    sd = {k: v.detach().cpu() for k, v in nerf.model.state_dict().items()}
-    with atomic_path(path) as tmp: torch.save(dict(model=sd, record=asdict(nerf.record)), tmp)
+@dataclass
+class TrainResult:
+    "What a training run did."
+    steps:int
+    seconds:float # training time, over all resumed runs
+    stats:list # StepStats of the last steps of this run
+    lpips_used:bool
+    peak_rss_mb:float
+    nerf:TrainedNeRF # the EMA model
+    path:Path|None = None # where the model was written
 
 def train(data:TrainingData, # the subject
           config:TrainConfig, # how to train
@@ -585,7 +405,7 @@ def train(data:TrainingData, # the subject
          ) -> TrainResult:
     "Train (or resume training) a portrait NeRF; returns the run's figures and the EMA model."
     tr = Trainer(data, config, device)
-    if state_path is not None: tr.load(state_path)
+    if state_path is not None: resume(tr, state_path)
     by_time = config.iters is None
     bar = progress(total=int(config.minutes * 60) if by_time else config.iters, desc="train", unit="s" if by_time else "step")
     bar.update(int(tr.seconds) if by_time else tr.steps)
@@ -597,93 +417,32 @@ def train(data:TrainingData, # the subject
         bar.update(int(tr.seconds) - int(before) if by_time else 1)
         bar.set_postfix(loss=f"{st.loss:.4f}", psnr=f"{st.psnr:.1f}", stage=st.stage, spr=f"{st.samples_per_ray:.1f}", refresh=False)
         if state_path is not None and time.perf_counter() - saved > 60 * config.checkpoint_minutes:
-            tr.save(state_path); saved = time.perf_counter()
+            save_state(tr, state_path); saved = time.perf_counter()
     bar.close()
-    if state_path is not None: tr.save(state_path)
-    result = TrainResult(tr.steps, tr.seconds, stats, bool(tr.lpips), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    result.nerf = tr.trained()
-    return result
+    if state_path is not None: save_state(tr, state_path)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return TrainResult(tr.steps, tr.seconds, stats, bool(tr.lpips), peak, tr.trained())
 
 # %% ../nbs/08_train.ipynb #3ac97001
 def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, track, audio)
                     resolution:int=256, # S
                     minutes:float|None=None, # training time budget
                     iters:int|None=None, # or a number of steps (default 30000 when neither is given)
-                    holdout:float=0.15, # last fraction of frames kept for evaluation
+                    holdout:float=HELDOUT_FRACTION, # last fraction of frames kept for evaluation
                     seed:int=0,
                     force:bool=False, # discard a saved training state and start over
                     device:str|None=None,
                    ) -> TrainResult:
     "Train the workspace's portrait NeRF and record it as step 'train' (`nerf/model.pt`)."
     config = TrainConfig(resolution=resolution, iters=iters, minutes=minutes, holdout=holdout, seed=seed)
-    data = TrainingData.from_workspace(ws, resolution, holdout)
-    state = ws.path("nerf/state.pt")
+    data = load_training_data(ws, config)
+    state = ws.path(ARTIFACTS.train_state)
     if force and state.exists(): state.unlink()
     state.parent.mkdir(parents=True, exist_ok=True)
     result = train(data, config, state, device)
-    def make(stage):
-        (stage/"nerf").mkdir()
-        save_model(result.nerf, stage/"nerf"/"model.pt")
+    def make(staging):
+        save_model(result.nerf, staging/ARTIFACTS.model)
         return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, lpips=result.lpips_used,
                     backend=result.nerf.record.encoding_backend, psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
     run_step(ws, "train", make, asdict(config), list(data.inputs), force=True)
-    result.path = ws.path("nerf/model.pt")
-    return result
-
-def load_nerf(ws:Workspace, # a workspace where training ran
-              device:str|None=None,
-             ) -> TrainedNeRF:
-    "The workspace's trained portrait NeRF; refuses it if the workspace's audio encoder or expression coefficients changed since."
-    from synctalk.face import EXPRESSION_NAMES
-    require_step(ws, "train", f"synctalk train -w {ws.root}")
-    nerf = load_checkpoint(ws.path("nerf/model.pt"), device)
-    nerf.record.check(audio_kind=workspace_audio_kind(ws), expression_names=tuple(EXPRESSION_NAMES))
-    return nerf
-
-# %% ../nbs/08_train.ipynb #992121b6
-def _label(name:str) -> str:
-    "browOuterUpLeft -> 'brow outer up L'."
-    import re
-    words = re.sub(r"([A-Z])", r" \1", name).lower().split()
-    return " ".join({"left": "L", "right": "R"}.get(w, w) for w in words)
-
-def _png(image:np.ndarray) -> bytes: return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
-
-class ExpressionSliders(widgets.VBox):
-    "Sliders for the expression coefficients and the frame; the face re-renders beside the real frame."
-    def __init__(self, nerf:TrainedNeRF, # a trained model
-                 data:TrainingData, # its subject (poses, audio, real frames)
-                 size:int=128, # preview resolution
-                ):
-        self.nerf, self.data, self.size, self.renders, self._hold = nerf, data, size, 0, False
-        self.sliders = [widgets.FloatSlider(0., min=0., max=1., step=0.01, description=_label(n), continuous_update=False)
-                        for n in nerf.record.expression_names]
-        self.frame = widgets.IntSlider(0, min=0, max=len(data.frames) - 1, description="frame", continuous_update=False)
-        self.rendered, self.real = widgets.Image(format="png", width=2 * size), widgets.Image(format="png", width=2 * size)
-        self.info = widgets.Label()
-        for s in self.sliders: s.observe(self._render, "value")
-        self.frame.observe(self._load_frame, "value")
-        super().__init__([self.frame, widgets.HBox([widgets.VBox(self.sliders), self.rendered, self.real]), self.info])
-        self._load_frame()
-
-    @property
-    def expression(self) -> np.ndarray: return np.array([s.value for s in self.sliders], np.float32)
-
-    def _load_frame(self, change=None):
-        i = self.frame.value
-        self._hold = True
-        for s, v in zip(self.sliders, self.data.expressions[i]): s.value = float(np.clip(v, 0, 1))
-        self._hold = False
-        self.real.value = _png(cv2.resize(np.asarray(self.data.frames[i]), (self.size, self.size), interpolation=cv2.INTER_AREA))
-        self._render()
-
-    def _render(self, change=None):
-        if self._hold: return
-        i = self.frame.value
-        t0 = time.perf_counter()
-        cond = self.nerf.conditioning(self.data.audio_windows([i])[0], self.expression, i)
-        self.image, _ = self.nerf.render(self.data.c2w[i], cond, self.data.background(i), self.size)
-        self.rendered.value = _png(self.image)
-        self.renders += 1
-        split = "held out" if i in self.data.holdout_idx else "training"
-        self.info.value = f"frame {i} ({split}): rendered {self.size}x{self.size} in {(time.perf_counter() - t0) * 1e3:.0f} ms"
+    return replace(result, path=ws.path(ARTIFACTS.model))

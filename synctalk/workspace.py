@@ -7,18 +7,65 @@ from __future__ import annotations
 import functools, json, os, shutil, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 import synctalk
-from .core import SynctalkError, InputError, atomic_path, file_lock, write_text_atomic, warn_once
+from .core import FPS, SynctalkError, InputError, atomic_path, file_lock, write_text_atomic, warn_once
 from .assets import sha256_file, asset_path, cache_dir
 from .io import probe_video, iter_video, read_audio, read_video, write_video, write_wav, center_crop_resize
 
 # %% auto #0
-__all__ = ['MIN_SECONDS', 'MIN_SIDE', 'WorkspaceError', 'Workspace', 'StepRun', 'run_step', 'require_step', 'save_arrays',
-           'load_arrays', 'check_video', 'ingest', 'load_frames', 'load_audio', 'sample_workspace', 'workspace_summary']
+__all__ = ['ARTIFACTS', 'HELDOUT_FRACTION', 'MIN_SECONDS', 'MIN_SIDE', 'ArtifactNames', 'StepRecord', 'WorkspaceError',
+           'Workspace', 'StepRun', 'run_step', 'require_step', 'save_arrays', 'load_arrays', 'heldout_start',
+           'check_video', 'ingest', 'ClipInfo', 'clip_info', 'load_frames', 'load_audio', 'sample_workspace',
+           'workspace_summary']
+
+# %% ../nbs/01b_workspace.ipynb #cbe35298
+@dataclass(frozen=True)
+class ArtifactNames:
+    "Where each artifact lives in a workspace, relative to its root: the one place these names are written."
+    frames:str = "frames.mp4" # ingest: the clip at its frame rate, square, lossless
+    audio:str = "audio.wav" # ingest: the speech, 16 kHz mono
+    face:str = "face.npz" # face: landmarks, blendshapes, transforms, boxes
+    masks:str = "masks.npz" # masks: region labels per frame
+    background:str = "background.png" # masks: the background plate
+    poses:str = "poses.npz" # track: camera-to-world poses and intrinsics
+    keypoints:str = "keypoints.npz" # track: the tracked head points
+    ave:str = "ave.pt" # ave: the audio-visual encoder (its discriminator beside it)
+    audio_features:str = "audio_features.npz" # audio: per-frame AVE features
+    train_frames:str = "train/frames.npy" # train-data: frames at the training resolution
+    train_labels:str = "train/labels.npy" # train-data: region labels at the training resolution
+    train_plate:str = "train/plate.png" # train-data: the plate at the training resolution
+    model:str = "nerf/model.pt" # train: the trained portrait NeRF
+    train_state:str = "nerf/state.pt" # train: the resumable training state (not a step output)
+    metrics:str = "eval/metrics.json" # evaluate: every figure
+    metrics_table:str = "eval/metrics.txt" # evaluate: the table
+    heldout_video:str = "eval/heldout_{method}.mp4" # evaluate: the held-out frames of one method
+    cross_video:str = "eval/cross_portrait.mp4" # evaluate: the model driven by speech it never heard
+
+    def heldout(self, method:str) -> str: return self.heldout_video.format(method=method.replace(" ", "_"))
+
+ARTIFACTS = ArtifactNames()
+
+@dataclass(frozen=True)
+class StepRecord:
+    "What the manifest says of one step."
+    outputs:list # files it wrote, relative to the workspace
+    params:dict # the parameters it ran with
+    inputs:dict # input file -> sha256
+    meta:dict # the facts it reported (frame counts, figures)
+    version:str # the synctalk version that ran it
+    created:str # when it ran, local time
+
+    @classmethod
+    def from_json(cls, d:dict) -> StepRecord:
+        return cls(d["outputs"], d["params"], d["inputs"], d.get("meta", {}), d.get("version", "?"), d.get("created", "?"))
+
+    def __getitem__(self, key:str): # dict-style reads (`rec["meta"]`), for callers not yet moved to the attributes
+        if key not in self.__dataclass_fields__: raise KeyError(key)
+        return getattr(self, key)
 
 # %% ../nbs/01b_workspace.ipynb #f9c50ca7
 class WorkspaceError(SynctalkError):
@@ -39,11 +86,11 @@ class Workspace:
         except json.JSONDecodeError:
             raise WorkspaceError(f"{self.manifest_path} is not valid JSON: restore it or start a new workspace") from None
 
-    def record(self, step:str) -> dict|None:
+    def record(self, step:str) -> StepRecord|None:
         "What the manifest says of `step`, if it ran and its outputs all still exist."
         rec = self.manifest()["steps"].get(step)
         if rec is None or not all(self.path(o).exists() for o in rec["outputs"]): return None
-        return rec
+        return StepRecord.from_json(rec)
 
 # %% ../nbs/01b_workspace.ipynb #834aa17f
 def _input_key(ws:Workspace, p:Path) -> str:
@@ -79,16 +126,16 @@ def run_step(ws:Workspace, # the subject's workspace
 
 def _run_step_locked(ws, step, make, params, hashes, force):
     rec = ws.record(step)
-    if not force and rec and rec["params"] == params and rec["inputs"] == hashes:
-        return StepRun(step, False, rec["outputs"], rec.get("meta", {}))
-    stage = Path(tempfile.mkdtemp(prefix=f".stage-{step}-", dir=ws.root))
+    if not force and rec and rec.params == params and rec.inputs == hashes:
+        return StepRun(step, False, rec.outputs, rec.meta)
+    staging = Path(tempfile.mkdtemp(prefix=f".stage-{step}-", dir=ws.root))
     try:
-        meta = make(stage) or {}
-        outputs = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+        meta = make(staging) or {}
+        outputs = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
         for o in outputs:
             ws.path(o).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage/o, ws.path(o))
-    finally: shutil.rmtree(stage, ignore_errors=True)
+            os.replace(staging/o, ws.path(o))
+    finally: shutil.rmtree(staging, ignore_errors=True)
     m = ws.manifest()
     m["synctalk_version"] = synctalk.__version__
     m["steps"][step] = dict(outputs=outputs, params=params, inputs=hashes, meta=_jsonable(meta),
@@ -100,7 +147,7 @@ def _run_step_locked(ws, step, make, params, hashes, force):
 def require_step(ws:Workspace, # the subject's workspace
                  step:str, # the step whose outputs are needed
                  command:str, # the command that makes them, for the message
-                ) -> dict:
+                ) -> StepRecord:
     "The manifest record of `step`, or a `WorkspaceError` saying which command makes it."
     rec = ws.record(step)
     if rec is None: raise WorkspaceError(f"workspace {ws.root} has no up-to-date '{step}' step: run `{command}` first")
@@ -118,6 +165,15 @@ def load_arrays(path:str|Path, # an .npz written by `save_arrays`
     "All arrays of an .npz, loaded into memory."
     with np.load(path, allow_pickle=False) as z: return {k: z[k] for k in z.files}
 
+# %% ../nbs/01b_workspace.ipynb #a8254739
+HELDOUT_FRACTION = 0.15 # the last fraction of a clip's frames is held out for evaluation
+
+def heldout_start(n_frames:int, # frames of the clip
+                  fraction:float=HELDOUT_FRACTION, # the held-out fraction
+                 ) -> int:
+    "The first held-out frame of an `n_frames` clip: its last `round(fraction * n_frames)` frames are held out."
+    return n_frames - round(fraction * n_frames)
+
 # %% ../nbs/01b_workspace.ipynb #962f58dd
 MIN_SECONDS, MIN_SIDE = 2.0, 128
 
@@ -133,7 +189,7 @@ def check_video(path:str|Path, # the subject's video
 
 def ingest(video:str|Path, # the subject's talking-head video
            ws:Workspace, # where to put the normalized clip
-           fps:float=25, # output frame rate
+           fps:float=FPS, # output frame rate
            size:int=512, # output frames are size x size
            force:bool=False, # re-run even if up to date
           ) -> StepRun:
@@ -141,24 +197,37 @@ def ingest(video:str|Path, # the subject's talking-head video
     info = check_video(video)
     if not info.has_audio:
         warn_once(f"{video} has no audio track: ingesting the frames only; training needs the speech later")
-    def make(stage):
+    def make(staging):
         frames = (center_crop_resize(f, size) for f in iter_video(video, fps))
-        n = write_video(stage/"frames.mp4", frames, fps=fps, crf=0)
+        n = write_video(staging/ARTIFACTS.frames, frames, fps=fps, crf=0)
         meta = dict(n_frames=n, fps=fps, size=size, video_seconds=n/fps, source=info.__dict__)
         if info.has_audio:
             audio = read_audio(video)
-            write_wav(stage/"audio.wav", audio)
+            write_wav(staging/ARTIFACTS.audio, audio)
             meta["audio_seconds"] = len(audio)/16000
         return meta
     return run_step(ws, "ingest", make, dict(fps=fps, size=size), [video], force)
 
+# %% ../nbs/01b_workspace.ipynb #419f1d87
+class ClipInfo(NamedTuple):
+    "What ingest made of the clip."
+    n_frames:int # N
+    fps:float # frame rate
+    size:int # frames are size x size
+
+def clip_info(ws:Workspace, # an ingested workspace
+             ) -> ClipInfo:
+    "The ingested clip's frame count, frame rate and size."
+    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
+    return ClipInfo(int(rec.meta["n_frames"]), float(rec.params["fps"]), int(rec.params["size"]))
+
 def load_frames(ws:Workspace, # an ingested workspace
                ) -> np.ndarray:
     "The workspace's normalized frames, read-only: `uint8 [N, size, size, 3]`."
-    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
-    p = ws.path("frames.mp4")
+    fps = clip_info(ws).fps
+    p = ws.path(ARTIFACTS.frames)
     st = p.stat()
-    return _decoded(str(p.absolute()), st.st_mtime_ns, st.st_size, rec["params"]["fps"])
+    return _decoded(str(p.absolute()), st.st_mtime_ns, st.st_size, fps)
 
 @functools.lru_cache(maxsize=1)
 def _decoded(path:str, mtime_ns:int, size:int, fps:float) -> np.ndarray:
@@ -171,9 +240,9 @@ def load_audio(ws:Workspace, # an ingested workspace
               ) -> np.ndarray:
     "The workspace's speech: float32 `[S]` at 16 kHz."
     require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
-    if not ws.path("audio.wav").exists():
+    if not ws.path(ARTIFACTS.audio).exists():
         raise WorkspaceError(f"workspace {ws.root} has no audio.wav (the video had no sound): ingest a video with speech")
-    return read_audio(ws.path("audio.wav"))
+    return read_audio(ws.path(ARTIFACTS.audio))
 
 # %% ../nbs/01b_workspace.ipynb #7c61e24d
 def sample_workspace(name:str="may_short.mp4", # a video asset
@@ -190,6 +259,7 @@ def workspace_summary(ws:Workspace, # any workspace
     "A plain-text table of the workspace's steps, outputs and recorded facts."
     lines = [f"{ws.root}  (synctalk {ws.manifest().get('synctalk_version', '?')})"]
     for step, rec in ws.manifest()["steps"].items():
-        facts = ", ".join(f"{k}={v}" for k, v in rec.get("meta", {}).items() if not isinstance(v, dict))
-        lines.append(f"  {step:<10} {rec['created']}  {', '.join(rec['outputs'])}  {facts}")
+        rec = StepRecord.from_json(rec)
+        facts = ", ".join(f"{k}={v}" for k, v in rec.meta.items() if not isinstance(v, dict))
+        lines.append(f"  {step:<10} {rec.created}  {', '.join(rec.outputs)}  {facts}")
     return "\n".join(lines)
