@@ -31,11 +31,11 @@ __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUF
            'corpus_dir', 'folder_clips', 'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces',
            'mouth_shape', 'lip_gap', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech',
            'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run',
-           'clip_run', 'offset_table', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'optimize',
+           'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize',
            'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
            'lip_target', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'ave_train', 'process_audio', 'SyncResult',
-           'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
+           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'ave_train', 'process_audio',
+           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -296,6 +296,13 @@ class SyncExpert(nn.Module):
         a = F.normalize(self.speech(mel), dim=1).transpose(1, 2) # [B, M, E]
         return torch.gather(a, 1, centres[..., None].expand(-1, -1, a.shape[-1]))
 
+    def forward(self, mouth, mel, centres, max_shift:int=15):
+        "Cosine of every window of runs against every offset `[B, R, 2K+1]`, and the embeddings `[B, R, E]`, `[B, R + 2K, E]`."
+        v = self.mouth_embedding(mouth) # [B, R, E]
+        a = self.speech_embedding(mel, centres) # [B, R + 2K, E]
+        idx = torch.arange(v.shape[1], device=v.device)[:, None] + torch.arange(2*max_shift + 1, device=v.device)
+        return (v[:, :, None]*a[:, idx]).sum(-1), v, a
+
 def sync_probability(mouth:torch.Tensor, # [..., E] unit mouth embeddings
                      speech:torch.Tensor, # [..., E] unit speech embeddings
                     ) -> torch.Tensor:
@@ -328,20 +335,7 @@ def clip_run(clip:TalkingClip, # a prepared clip
     if b > a: seg[:, a - m0:b - m0] = mel[:, a:b]
     return Run(clip.mouth[start:start + windows + WINDOW - 1], seg, centres - m0, (pos >= 0) & (pos <= len(clip) - WINDOW))
 
-# %% ../nbs/05a_ave.ipynb #6bb7d8b1
-def offset_table(expert:SyncExpert, # the expert
-                 mouth:torch.Tensor, # [B, R + T - 1, D]
-                 mel:torch.Tensor, # [B, 80, M]
-                 centres:torch.Tensor, # int [B, R + 2K]
-                 max_shift:int=15, # K
-                ):
-    "Cosine of every window against every offset `[B, R, 2K+1]`, and the two embeddings `[B, R, E]`, `[B, R + 2K, E]`."
-    v = expert.mouth_embedding(mouth) # [B, R, E]
-    a = expert.speech_embedding(mel, centres) # [B, R + 2K, E]
-    idx = torch.arange(v.shape[1], device=v.device)[:, None] + torch.arange(2*max_shift + 1, device=v.device)
-    return (v[:, :, None]*a[:, idx]).sum(-1), v, a
-
-# %% ../nbs/05a_ave.ipynb #4f893ba5
+# %% ../nbs/05a_ave.ipynb #6dd82936
 @dataclass(frozen=True)
 class ExpertConfig:
     "The knobs of expert training; with the clips' content they key the cached default expert."
@@ -364,7 +358,7 @@ def warp_mel(mel:np.ndarray, # float [80, M]
     lo = np.floor(src).astype(int); hi = np.minimum(lo + 1, len(mel) - 1); w = (src - lo)[:, None]
     return (mel[lo]*(1 - w) + mel[hi]*w).astype(np.float32)
 
-# %% ../nbs/05a_ave.ipynb #e0dead1a
+# %% ../nbs/05a_ave.ipynb #6ebcaeb0
 def _augment(run:Run, cfg:ExpertConfig, rng) -> Run:
     "Another voice and another speaking amplitude for one run."
     mel = warp_mel(run.mel, rng.uniform(1 - cfg.warp, 1 + cfg.warp))
@@ -383,11 +377,11 @@ def draw_runs(clips:Sequence[TalkingClip], cfg:ExpertConfig, rng) -> list[Run]:
     n = np.array([len(c) - cfg.run_windows - WINDOW + 2 for c in clips], float)
     return [clip_run(clips[i], int(rng.integers(0, n[i])), cfg.run_windows, cfg.max_shift) for i in rng.choice(len(clips), cfg.runs, p=n/n.sum())]
 
-# %% ../nbs/05a_ave.ipynb #ff3ca9cf
+# %% ../nbs/05a_ave.ipynb #0b4c39da
 def expert_loss(expert:SyncExpert, runs:Sequence[Run], cfg:ExpertConfig, device="cpu") -> torch.Tensor:
     "InfoNCE: each window picks its in-sync speech among its 2K+1 offsets and the other runs' in-sync speech."
     mouth, mel, centres = _stack_runs(runs, device)
-    own, v, a = offset_table(expert, mouth, mel, centres, cfg.max_shift) # [B, R, 2K+1]
+    own, v, a = expert(mouth, mel, centres, cfg.max_shift) # [B, R, 2K+1]
     B, R, K = *own.shape[:2], cfg.max_shift
     others = v.reshape(B*R, -1) @ a[:, K:K + R].reshape(B*R, -1).T # [BR, BR]
     run_of = torch.arange(B, device=device).repeat_interleave(R)
@@ -395,43 +389,58 @@ def expert_loss(expert:SyncExpert, runs:Sequence[Run], cfg:ExpertConfig, device=
     logits = torch.cat([own.reshape(B*R, -1), others], 1)/cfg.temperature
     return F.cross_entropy(logits, torch.full((B*R,), K, device=device))
 
-# %% ../nbs/05a_ave.ipynb #1ae10d8c
+# %% ../nbs/05a_ave.ipynb #32765d8d
 def _identity(clips:Sequence[TalkingClip], cfg) -> str:
     "What a checkpoint must match: the configuration and the clips' content."
     h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode())
     for c in clips: h.update(c.name.encode()); h.update(c.shape.tobytes()); h.update(c.audio.tobytes())
     return h.hexdigest()
 
+def distributed_rank() -> tuple[int, int]:
+    "This process's rank and the world size under torchrun (`(0, 1)` without a process group)."
+    import torch.distributed as dist
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
 def optimize(model:nn.Module, # what to train (its trainable parameters)
-             loss_of, # rng -> scalar loss of one step
+             loss_of, # (model, rng) -> scalar loss of one step; `model` may be a DistributedDataParallel wrapper
              steps:int, lr:float, seed:int, # schedule and seed
-             checkpoint:str|Path|None=None, # save and resume the state here
+             checkpoint:str|Path|None=None, # save and resume the state here (rank 0 saves)
              identity:str="", # what the checkpoint must match
              checkpoint_every:int=100, # steps between checkpoints
              desc:str="training", # progress bar label
             ) -> list[float]:
-    "AdamW with a one-cycle schedule for `steps` steps of `loss_of(rng)`, resumable; the loss of each step."
-    seed_everything(seed); rng = np.random.default_rng(seed)
+    "AdamW with a one-cycle schedule for `steps` steps, resumable; under torchrun, DistributedDataParallel (each rank its own batches)."
+    rank, world = distributed_rank()
+    seed_everything(seed); rng = np.random.default_rng([seed, rank])
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        dev = next(model.parameters()).device
+        net = DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False) if checkpoint and Path(checkpoint).is_file() else None
     if saved is not None and saved["identity"] == identity:
         model.load_state_dict(saved["model"]); opt.load_state_dict(saved["optimizer"]); sched.load_state_dict(saved["schedule"])
-        rng.bit_generator.state, history, start = saved["rng"], saved["history"], saved["step"]
-        torch.set_rng_state(saved["torch_rng"])
+        history, start = saved["history"], saved["step"]
+        if rank == 0: rng.bit_generator.state = saved["rng"]; torch.set_rng_state(saved["torch_rng"])
+        else: rng = np.random.default_rng([seed, rank, start])
     model.train()
     for step in progress(range(start, steps), desc=desc, total=steps, initial=start):
-        loss = loss_of(rng)
+        loss = loss_of(net, rng)
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
         history.append(loss.item())
-        if checkpoint and (step + 1 == steps or (step + 1) % checkpoint_every == 0):
+        if checkpoint and rank == 0 and (step + 1 == steps or (step + 1) % checkpoint_every == 0):
             state = dict(identity=identity, model=model.state_dict(), optimizer=opt.state_dict(), schedule=sched.state_dict(),
                          rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(), history=history, step=step + 1)
             with atomic_path(checkpoint) as tmp: torch.save(state, tmp)
+    if world > 1: # batch norm statistics are each rank's own: keep rank 0's everywhere
+        import torch.distributed as dist
+        for b in model.buffers(): dist.broadcast(b, 0)
     return history
 
-# %% ../nbs/05a_ave.ipynb #f7d97994
+# %% ../nbs/05a_ave.ipynb #c8dd0189
 def _trainable(clips:Sequence[TalkingClip], windows:int) -> list[TalkingClip]:
     "The clips long enough for a run of `windows` windows; an `InputError` if there are none."
     ok = [c for c in clips if len(c) >= windows + WINDOW]
@@ -448,11 +457,11 @@ def train_expert(clips:Sequence[TalkingClip], # training clips (`load_clips`)
     clips = _trainable(clips, cfg.run_windows)
     seed_everything(cfg.seed)
     expert = SyncExpert(clips[0].mouth.shape[1], cfg.hidden, cfg.dim).to(device)
-    loss_of = lambda rng: expert_loss(expert, [_augment(r, cfg, rng) for r in draw_runs(clips, cfg, rng)], cfg, device)
+    loss_of = lambda net, rng: expert_loss(net, [_augment(r, cfg, rng) for r in draw_runs(clips, cfg, rng)], cfg, device)
     optimize(expert, loss_of, cfg.steps, cfg.lr, cfg.seed, checkpoint, _identity(clips, cfg), desc="lip-sync expert")
     return expert.cpu().eval()
 
-# %% ../nbs/05a_ave.ipynb #78b11eaf
+# %% ../nbs/05a_ave.ipynb #a86463ed
 class OffsetScores(NamedTuple):
     "`P_sync` of each window of a clip against its speech shifted by each offset."
     offsets: np.ndarray # int [2K+1]: -K .. K frames; positive: the audio is late
@@ -483,7 +492,7 @@ class OffsetScores(NamedTuple):
         "Fraction of windows whose best offset is within `tolerance` of `around` (default: the clip offset)."
         return float(np.mean(np.abs(self.best - (self.clip_offset if around is None else around)) <= tolerance))
 
-# %% ../nbs/05a_ave.ipynb #42498a97
+# %% ../nbs/05a_ave.ipynb #76fb6ee4
 @torch.no_grad()
 def score_offsets(expert:SyncExpert, # a trained expert
                   clip:TalkingClip, # the clip to test
@@ -495,12 +504,12 @@ def score_offsets(expert:SyncExpert, # a trained expert
     if windows < 1: raise InputError(f"{clip.name} has {len(clip)} frames: at least {WINDOW + first} are needed to score sync")
     run = clip_run(clip, first, windows, max_shift)
     device = next(expert.parameters()).device
-    table, *_ = offset_table(expert.eval(), *(torch.from_numpy(x)[None].to(device) for x in run[:3]), max_shift)
+    table, *_ = expert.eval()(*(torch.from_numpy(x)[None].to(device) for x in run[:3]), max_shift)
     idx = np.arange(windows)[:, None] + np.arange(2*max_shift + 1)
     p = ((1 + table[0].cpu().numpy())/2).astype(np.float32)
     return OffsetScores(np.arange(-max_shift, max_shift + 1), np.where(run.valid[idx], p, np.nan))
 
-# %% ../nbs/05a_ave.ipynb #032e73da
+# %% ../nbs/05a_ave.ipynb #bf08716e
 class AudioVisualEncoder(nn.Module):
     "Eq. 3: restores mouth-shape windows `[B, T, D]` from mel windows `[B, 1, 80, 16]` and reference windows `[B, T, D]`."
     def __init__(self, n_features:int=3*len(MOUTH_POINTS) + 27, # D
@@ -517,7 +526,7 @@ class AudioVisualEncoder(nn.Module):
         x = torch.cat([self.audio(mels), self.face(reference.flatten(1))], 1)
         return self.decode(x).view(len(mels), WINDOW, self.n_features)
 
-# %% ../nbs/05a_ave.ipynb #b5681d09
+# %% ../nbs/05a_ave.ipynb #1213a16d
 @dataclass(frozen=True)
 class AVEConfig:
     "The knobs of AVE training."
@@ -543,7 +552,7 @@ def ave_loss(ave:AudioVisualEncoder, expert:SyncExpert, clip:TalkingClip, start:
     a = expert.speech_embedding(*(torch.from_numpy(x)[None].to(device) for x in (run.mel, run.centres)))[0]
     return F.l1_loss(restored, target) - cfg.sync_weight*torch.log(sync_probability(v, a).clamp_min(1e-6)).mean()
 
-# %% ../nbs/05a_ave.ipynb #163d1c0a
+# %% ../nbs/05a_ave.ipynb #7188c009
 def train_ave(clips:Sequence[TalkingClip], # training clips
               expert:SyncExpert, # the trained lip-sync expert (kept frozen)
               config:AVEConfig=AVEConfig(), # training knobs
@@ -556,14 +565,14 @@ def train_ave(clips:Sequence[TalkingClip], # training clips
     seed_everything(cfg.seed)
     ave, expert = AudioVisualEncoder(clips[0].mouth.shape[1]).to(device), expert.to(device).eval().requires_grad_(False)
     n = np.array([len(c) - cfg.run_windows - WINDOW + 2 for c in clips], float)
-    def loss_of(rng):
+    def loss_of(net, rng):
         picks = rng.choice(len(clips), cfg.runs, p=n/n.sum())
-        return sum(ave_loss(ave, expert, clips[i], int(rng.integers(0, n[i])), cfg, rng, device) for i in picks)/cfg.runs
+        return sum(ave_loss(net, expert, clips[i], int(rng.integers(0, n[i])), cfg, rng, device) for i in picks)/cfg.runs
     optimize(ave, loss_of, cfg.steps, cfg.lr, cfg.seed, checkpoint, _identity(clips, cfg), desc="audio-visual encoder")
     expert.cpu()
     return ave.audio.cpu().eval()
 
-# %% ../nbs/05a_ave.ipynb #91ac3f65
+# %% ../nbs/05a_ave.ipynb #6b6b658b
 LIP_TARGETS = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "lip_gap")
 
 def lip_target(clip:TalkingClip, name:str) -> np.ndarray:
@@ -593,7 +602,7 @@ def ridge_r2(x_train:np.ndarray, # float [N, D] training features
     w, b = fit(xtr, y_train, min(alphas, key=cv_error))
     return float(1 - ((xte @ w + b - y_test)**2).sum()/((y_test - y_test.mean())**2).sum())
 
-# %% ../nbs/05a_ave.ipynb #07e89dfb
+# %% ../nbs/05a_ave.ipynb #ba19a838
 def mfcc_windows(audio:np.ndarray, # float [N * 640] audio fitted to N frames
                  n_frames:int, # N
                  n_mfcc:int=13, # coefficients per mel frame
@@ -615,7 +624,7 @@ def frame_features(clip:TalkingClip, # a clip
     windows = mel_windows(clip.reference_mel, n)
     return encode_windows(encoder, windows) if kind == "ave" else windows.reshape(n, -1)
 
-# %% ../nbs/05a_ave.ipynb #9acdf8b2
+# %% ../nbs/05a_ave.ipynb #80b5be5f
 def expert_path(encoder_path:str|Path) -> Path:
     "Where the lip-sync expert of an `ave.pt` is saved: `ave_expert.pt` beside it."
     p = Path(encoder_path)
@@ -643,7 +652,7 @@ def load_expert(path:str|Path, # an `ave_expert.pt`
     expert.load_state_dict(saved["state"])
     return expert.eval()
 
-# %% ../nbs/05a_ave.ipynb #b7c25929
+# %% ../nbs/05a_ave.ipynb #5329c9ec
 def train_models(clips:Sequence[TalkingClip], # training clips
                  out:str|Path, # where to write ave.pt (the expert goes beside it)
                  expert_config:ExpertConfig=ExpertConfig(), # expert training knobs
@@ -654,6 +663,7 @@ def train_models(clips:Sequence[TalkingClip], # training clips
     out = Path(out)
     expert = train_expert(clips, expert_config, out.with_name(f"{out.stem}.expert-checkpoint.pt"), device)
     encoder = train_ave(clips, expert, ave_config, out.with_name(f"{out.stem}.ave-checkpoint.pt"), device)
+    if distributed_rank()[0] != 0: return out # rank 0 writes the results
     save_models(encoder, expert, expert_config, out)
     for stage in ("expert", "ave"): out.with_name(f"{out.stem}.{stage}-checkpoint.pt").unlink(missing_ok=True)
     return out
@@ -672,7 +682,7 @@ def train_default_models(expert_config:ExpertConfig=ExpertConfig(), # expert tra
             train_models(load_clips(split.train), folder/"ave.pt", expert_config, ave_config)
     return folder/"ave.pt"
 
-# %% ../nbs/05a_ave.ipynb #45b2c452
+# %% ../nbs/05a_ave.ipynb #b8a8d287
 def clip_paths(sources:Sequence[str|Path], # videos or folders of them
               ) -> list[CorpusClip]:
     "Corpus entries for the given videos and folders (a folder's `corpus.csv` names its speakers)."
@@ -684,6 +694,15 @@ def clip_paths(sources:Sequence[str|Path], # videos or folders of them
     if sources and not out: raise InputError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {', '.join(map(str, sources))}: give talking-face clips")
     return out
 
+def join_torchrun(device=None) -> torch.device:
+    "Under torchrun, join its process group (nccl on CUDA, gloo on CPU); this rank's device."
+    import torch.distributed as dist
+    device = get_device(device)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda": device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
 def ave_train(sources:Sequence[str|Path], # talking-face videos or folders of them; empty: the default split's training side
               out:str|Path, # where to write ave.pt (the expert goes beside it)
               expert_config:ExpertConfig=ExpertConfig(), # expert training knobs
@@ -691,12 +710,13 @@ def ave_train(sources:Sequence[str|Path], # talking-face videos or folders of th
               device=None, # torch device; default CUDA when present
              ) -> Path:
     "`synctalk ave-train`: prepare the clips (validation speakers left out), train the expert and the AVE, save `out`."
+    device = join_torchrun(device)
     entries = clip_paths(sources) if sources else default_split().train
     clips = load_clips(speaker_split(entries).train)
     if not clips: raise InputError("none of the clips has a trackable face with speech: give talking-face videos with sound")
     return train_models(clips, out, expert_config, ave_config, device)
 
-# %% ../nbs/05a_ave.ipynb #25f5d9db
+# %% ../nbs/05a_ave.ipynb #cff0612b
 def _ave_step(ws:Workspace, force:bool, ave_weights) -> StepRun|None:
     "Step 'ave': the workspace's `ave.pt` (and expert) from the given weights or the default models."
     rec = ws.record("ave")
@@ -727,7 +747,7 @@ def process_audio(ws:Workspace, # an ingested workspace
         return dict(n_frames=n, dim=features.shape[1], feature_offset=FEATURE_OFFSET)
     return run_step(ws, "audio", make, dict(feature_offset=FEATURE_OFFSET), [ws.path(ARTIFACTS.audio), ws.path(ARTIFACTS.ave)], force)
 
-# %% ../nbs/05a_ave.ipynb #666d643a
+# %% ../nbs/05a_ave.ipynb #b13b8198
 class SyncResult(NamedTuple):
     "The expert's verdict on a talking-face video."
     offset: int # frames; positive: the audio is late
@@ -759,7 +779,7 @@ def video_sync(video:str|Path, # a talking-face video
     clip = prepare_clip(video, audio=audio)
     return sync_result(score_offsets(expert or default_expert(), clip, max_shift=max_shift))
 
-# %% ../nbs/05a_ave.ipynb #c5c6d0a2
+# %% ../nbs/05a_ave.ipynb #e00a6343
 class OffsetExplorer(widgets.VBox):
     "Pick a clip, shift its audio, and watch the expert's offset curve move."
     def __init__(self, clips:Sequence[TalkingClip], # clips to choose from

@@ -1,0 +1,134 @@
+"""Lip-sync acceptance figures (issue 12) on the validation speakers of `synctalk.ave.default_split()`.
+
+1. Imposed shifts: every validation clip with its audio delayed by {-10, -6, -3, 0, 3, 6, 10} frames; a
+   trial hits when the clip offset moves by the shift within +-1 frame. For the lip-sync expert and for
+   the phonetic score (pocketsphinx phones against the measured lip gap; English).
+2. Per window: fraction of 5-frame windows whose best offset is within +-1 frame of their clip's offset
+   (chance 3/31).
+3. Mismatch: a clip's own speech against every other validation speaker's speech (looped or cut to the
+   clip); a pair hits when its own speech gets the higher clip confidence.
+4. Lip relevance: ridge regressions fit on the training speakers' real frames and scored (R^2) on the
+   validation speakers' frames, to jawOpen, mouthClose, mouthFunnel, mouthPucker and the inner-lip gap,
+   from AVE features (the AVE trained with seeds 0, 1, 2 against the same expert), mel windows and MFCCs.
+5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads).
+
+The expert and the AVEs are trained here from scratch (seeded), on the training side of the split; nothing
+of the validation speakers is seen in training. Prints one JSON object on its last line.
+"""
+from __future__ import annotations
+import argparse, json, os, platform, statistics, time
+
+import numpy as np
+import torch
+
+from synctalk.assets import asset_path
+from synctalk.audio import audio_features
+from synctalk.io import read_audio
+from synctalk.ave import (AVEConfig, ExpertConfig, LIP_TARGETS, default_split, frame_features, lip_target, load_clips,
+                          ridge_r2, score_offsets, train_ave, train_expert, with_speech)
+from synctalk.phonetic import phonetic_sync, PhoneticError
+
+SHIFTS = (-10, -6, -3, 0, 3, 6, 10)
+
+
+def looped(audio, n):
+    "`audio` repeated or cut to `n` samples."
+    return np.tile(audio, int(np.ceil(n/len(audio))))[:n]
+
+
+def shift_trials(expert, clips):
+    "Per clip: the expert's and the phonetic clip offset at each imposed shift."
+    rows = []
+    for c in clips:
+        ex = {s: score_offsets(expert, with_speech(c, c.audio, s)).clip_offset for s in SHIFTS}
+        try: ph = {s: phonetic_sync(with_speech(c, c.audio, s).audio, c.lip_gap).offset for s in SHIFTS}
+        except PhoneticError as e: ph = {s: None for s in SHIFTS}; print(f"phonetic: {c.name}: {e}")
+        rows.append(dict(clip=c.name, speaker=c.speaker, frames=len(c), expert=ex, phonetic=ph))
+        print(f"{c.name:40s} {c.speaker:14s} {len(c):4d} frames  expert {ex}  phonetic {ph}", flush=True)
+    def rate(kind):
+        hits = [abs(r[kind][s] - r[kind][0] - s) <= 1 for r in rows for s in SHIFTS if r[kind][s] is not None and r[kind][0] is not None]
+        return round(float(np.mean(hits)), 3), len(hits)
+    return rows, rate("expert"), rate("phonetic")
+
+
+def window_agreement(expert, clips):
+    "Fraction of all validation windows within +-1 frame of their clip's offset."
+    hits = np.concatenate([np.abs((s := score_offsets(expert, c)).best - s.clip_offset) <= 1 for c in clips])
+    return round(float(hits.mean()), 3), len(hits)
+
+
+def mismatch(expert, clips):
+    "Fraction of (clip, other speaker's speech) pairs where the clip's own speech gets the higher confidence."
+    own = {c.name: score_offsets(expert, c).confidence for c in clips}
+    hits = [own[c.name] > score_offsets(expert, with_speech(c, looped(o.audio, len(c.audio)))).confidence
+            for c in clips for o in clips if o.speaker != c.speaker]
+    return round(float(np.mean(hits)), 3), len(hits)
+
+
+def lip_relevance(train_clips, val_clips, encoders, stride=2):
+    "Validation R^2 per target of ridge regressions from AVE (one per encoder), mel and MFCC features."
+    def stack(clips, kind, enc=None): return np.concatenate([frame_features(c, kind, enc)[::stride] for c in clips])
+    y_tr = {t: np.concatenate([lip_target(c, t)[::stride] for c in train_clips]) for t in LIP_TARGETS}
+    y_va = {t: np.concatenate([lip_target(c, t)[::stride] for c in val_clips]) for t in LIP_TARGETS}
+    feats = {"mel": (stack(train_clips, "mel"), stack(val_clips, "mel")), "mfcc": (stack(train_clips, "mfcc"), stack(val_clips, "mfcc"))}
+    for i, enc in enumerate(encoders): feats[f"ave_seed{i}"] = (stack(train_clips, "ave", enc), stack(val_clips, "ave", enc))
+    out = {t: {k: round(ridge_r2(xtr, y_tr[t], xva, y_va[t]), 3) for k, (xtr, xva) in feats.items()} for t in LIP_TARGETS}
+    mean = {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in feats}
+    return out, mean
+
+
+def extraction_speed(encoder, seconds=60.0, reps=5):
+    "Median frames/s of `audio_features` on `seconds` of speech, wall clock and per process-CPU second."
+    speech = np.tile(read_audio(asset_path("may_drive.wav")), 8)[:int(seconds*16000)]
+    n = int(seconds*25)
+    audio_features(speech, encoder, n_frames=n)
+    walls, cpus = [], []
+    for _ in range(reps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        audio_features(speech, encoder, n_frames=n)
+        walls.append(time.perf_counter() - w0); cpus.append(time.process_time() - c0)
+    return dict(frames=n, frames_per_s_wall=round(n/statistics.median(walls)), frames_per_cpu_s=round(n/statistics.median(cpus)))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ave-seeds", type=int, default=3)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    split = default_split()
+    train = load_clips(split.train)
+    val = load_clips([c for c in split.validation if c.part == "all"])
+    t0 = time.perf_counter()
+    expert = train_expert(train, ExpertConfig())
+    expert_s = time.perf_counter() - t0
+    encoders, ave_s = [], []
+    for seed in range(args.ave_seeds):
+        t0 = time.perf_counter()
+        encoders.append(train_ave(train, expert, AVEConfig(seed=seed)))
+        ave_s.append(round(time.perf_counter() - t0, 1))
+    rows, shift_expert, shift_phonetic = shift_trials(expert, val)
+    windows, pairs = window_agreement(expert, val), mismatch(expert, val)
+    relevance, relevance_mean = lip_relevance([c for c in train if not c.name.startswith(("vasa1", "emo_"))], val, encoders)
+    result = dict(
+        machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, device="cpu", processor=platform.processor() or platform.machine(),
+                     load_average_before=[round(x, 2) for x in load_before]),
+        validation=dict(clips=len(val), speakers=sorted({c.speaker for c in val}), seconds=round(sum(len(c) for c in val)/25, 1)),
+        training=dict(clips=len(train), speakers=len({c.speaker for c in train}), seconds=round(sum(len(c) for c in train)/25, 1)),
+        imposed_shifts=dict(expert_hit_rate=shift_expert[0], phonetic_hit_rate=shift_phonetic[0], trials=shift_expert[1],
+                            phonetic_trials=shift_phonetic[1], per_clip=rows),
+        window_agreement=dict(rate=windows[0], windows=windows[1], chance=round(3/31, 3)),
+        mismatch=dict(rate=pairs[0], pairs=pairs[1]),
+        lip_relevance_r2=relevance, lip_relevance_mean_r2=relevance_mean,
+        seconds=dict(expert_training=round(expert_s, 1), ave_training=ave_s),
+        extraction=extraction_speed(encoders[0]),
+    )
+    result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    for k, v in result.items():
+        if k != "imposed_shifts": print(f"{k}: {v}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
