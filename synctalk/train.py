@@ -140,11 +140,10 @@ def load_training_data(ws:Workspace, # a processed workspace
                       ) -> TrainingData:
     "The workspace's training data at `config.resolution`, the last `config.holdout` of the frames held out (runs 'train-data')."
     S = config.resolution
+    subject = load_subject(ws, S, heldout_start(clip_info(ws).n_frames, config.holdout)) # refuses a workspace that lacks a step
     prepare_training_data(ws, S)
-    frames = np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r")
-    subject = load_subject(ws, S, heldout_start(len(frames), config.holdout))
     names = (ARTIFACTS.train_frames, ARTIFACTS.train_labels, ARTIFACTS.background, ARTIFACTS.face, ARTIFACTS.poses, ARTIFACTS.audio_features)
-    return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=frames,
+    return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r"),
                         labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), inputs=tuple(str(ws.path(p)) for p in names))
 
 # %% ../nbs/08_train.ipynb #4433afda
