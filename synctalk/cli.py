@@ -4,14 +4,14 @@
 
 # %% ../nbs/11_cli.ipynb #f87c5261
 from __future__ import annotations
-import argparse, sys, warnings
+import argparse, json, sys, warnings
 from pathlib import Path
 
 from .core import FPS, SynctalkError
 
 # %% auto #0
-__all__ = ['process_steps', 'process_workspace', 'cmd_ingest', 'cmd_process', 'cmd_ave_train', 'cmd_train', 'cmd_infer',
-           'cmd_evaluate', 'run_demo', 'cmd_demo', 'cmd_assets', 'build_parser', 'main']
+__all__ = ['process_steps', 'process_workspace', 'cmd_ingest', 'cmd_process', 'cmd_ave_train', 'cmd_sync', 'cmd_train',
+           'cmd_infer', 'cmd_evaluate', 'run_demo', 'cmd_demo', 'cmd_assets', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #69bfa295
 def process_steps() -> list:
@@ -19,7 +19,7 @@ def process_steps() -> list:
     from synctalk.face import process_face
     from synctalk.masks import process_masks
     from synctalk.track import process_track
-    from synctalk.audio import process_audio
+    from synctalk.ave import process_audio
     return [process_face, process_masks, process_track, process_audio]
 
 def process_workspace(ws, # an ingested workspace
@@ -28,7 +28,7 @@ def process_workspace(ws, # an ingested workspace
                       report=None, # called with each step's `StepRun`
                      ) -> list:
     "Run the preprocessing steps on `ws`; their `StepRun`s."
-    from synctalk.audio import process_audio
+    from synctalk.ave import process_audio
     runs = []
     for step in process_steps():
         run = step(ws, force=force, ave_weights=ave_weights) if step is process_audio else step(ws, force=force)
@@ -57,9 +57,21 @@ def cmd_process(args):
     process_workspace(ws, args.force, args.ave_weights, _report)
 
 def cmd_ave_train(args):
-    from synctalk.ave import ave_train
-    ave_train(args.clips, args.out, device=args.device)
-    print(f"trained the audio-visual encoder on {len(args.clips) or 'the default'} clip(s) -> {args.out}")
+    from dataclasses import replace
+    from synctalk.ave import AVEConfig, ExpertConfig, ave_train
+    expert, ave = ExpertConfig(seed=args.seed), AVEConfig(seed=args.seed)
+    out = ave_train(args.clips, args.out, replace(expert, steps=args.steps or expert.steps), replace(ave, steps=args.ave_steps or ave.steps),
+                    device=args.device)
+    print(f"trained the lip-sync expert and the audio-visual encoder on {len(args.clips) or 'the default'} clip(s) -> {out}")
+
+def cmd_sync(args):
+    from synctalk.ave import load_expert, video_sync
+    r = video_sync(args.video, args.audio, load_expert(args.expert) if args.expert else None)
+    if args.json: print(json.dumps(r.as_dict())); return
+    late = "in sync" if r.offset == 0 else f"the audio is {abs(r.offset)} frame(s) {'late' if r.offset > 0 else 'early'}"
+    print(f"offset {r.offset:+d} frames at 25 fps ({late}); confidence {r.confidence:.3f}; {r.window_agreement:.0%} of 5-frame windows agree")
+    print("offset:     " + " ".join(f"{k:+4d}" for k in r.offsets))
+    print("P_sync:     " + " ".join(f"{v:4.2f}" for v in r.curve))
 
 def cmd_train(args):
     from synctalk.workspace import Workspace
@@ -119,7 +131,7 @@ def cmd_assets(args):
 
 # %% ../nbs/11_cli.ipynb #275eab29
 def _pipeline_commands(sub):
-    "ingest, process, ave-train, train."
+    "ingest, process, ave-train, sync, train."
     from synctalk.workspace import HELDOUT_FRACTION
     s = sub.add_parser("ingest", help="normalize a video into a subject workspace")
     s.add_argument("video", type=Path); s.add_argument("-w", "--workspace", type=Path, required=True)
@@ -132,11 +144,18 @@ def _pipeline_commands(sub):
     s.add_argument("--force", action="store_true", help="re-run every step even if up to date")
     s.add_argument("--ave-weights", type=Path, help="audio-visual encoder weights (official audio_visual_encoder.pth or an ave.pt); default: trained here")
     s.set_defaults(func=cmd_process)
-    s = sub.add_parser("ave-train", help="train the audio-visual encoder (and its lip-sync discriminator) on talking-face clips")
-    s.add_argument("clips", nargs="*", type=Path, help="videos or folders of them (default: the sample corpus)")
-    s.add_argument("-o", "--out", type=Path, required=True, help="where to write ave.pt")
-    s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
+    s = sub.add_parser("ave-train", help="train the audio-visual encoder (and its lip-sync expert) on talking-face clips")
+    s.add_argument("clips", nargs="*", type=Path, help="videos or folders of them (default: the training side of the corpus split)")
+    s.add_argument("-o", "--out", type=Path, required=True, help="where to write ave.pt (the expert goes beside it)")
+    s.add_argument("--steps", type=int, help="expert training steps (default: ExpertConfig's)")
+    s.add_argument("--ave-steps", type=int, help="AVE training steps (default: AVEConfig's)")
+    s.add_argument("--seed", type=int, default=0); s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.set_defaults(func=cmd_ave_train)
+    s = sub.add_parser("sync", help="the audio-video offset of a talking-face video (positive: the audio is late), as the lip-sync expert finds it")
+    s.add_argument("video", type=Path); s.add_argument("--audio", type=Path, help="speech to test against the face (default: the video's own)")
+    s.add_argument("--expert", type=Path, help="an ave_expert.pt (default: the default models, trained once per machine)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: offset, confidence, offsets, curve")
+    s.set_defaults(func=cmd_sync)
     s = sub.add_parser("train", help="train the subject's portrait NeRF (resumes a saved state)")
     s.add_argument("-w", "--workspace", type=Path, required=True)
     s.add_argument("--res", type=int, default=256, help="training resolution (frames are res x res)")
