@@ -339,7 +339,7 @@ def clip_run(clip:TalkingClip, # a prepared clip
 @dataclass(frozen=True)
 class ExpertConfig:
     "The knobs of expert training; with the clips' content they key the cached default expert."
-    steps: int = 1200 # optimizer steps
+    steps: int = 3000 # optimizer steps
     runs: int = 16 # runs per step B
     run_windows: int = 24 # windows per run R
     lr: float = 2e-3 # peak AdamW learning rate (one-cycle schedule)
