@@ -12,8 +12,10 @@
    from AVE features (the AVE trained with seeds 0, 1, 2 against the same expert), mel windows and MFCCs.
 5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads).
 
-The expert and the AVEs are trained here from scratch (seeded), on the training side of the split; nothing
-of the validation speakers is seen in training. Prints one JSON object on its last line.
+The expert and the AVEs are trained here from scratch (seeded), on the training side of the split, or, with
+--models, the expert and the seed-0 AVE are those of a given ave.pt trained on the same split (e.g. the default
+models of `train_default_models`) and only the other seeds' AVEs are trained here. Nothing of the validation
+speakers is seen in training. Prints one JSON object on its last line.
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, time
@@ -22,10 +24,10 @@ import numpy as np
 import torch
 
 from synctalk.assets import asset_path
-from synctalk.audio import audio_features
+from synctalk.audio import audio_features, load_audio_encoder
 from synctalk.io import read_audio
 from synctalk.ave import (AVEConfig, ExpertConfig, LIP_TARGETS, default_split, frame_features, lip_target, load_clips,
-                          ridge_r2, score_offsets, train_ave, train_expert, with_speech)
+                          expert_path, load_expert, ridge_r2, score_offsets, train_ave, train_expert, with_speech)
 from synctalk.phonetic import phonetic_sync, PhoneticError
 
 SHIFTS = (-10, -6, -3, 0, 3, 6, 10)
@@ -72,7 +74,9 @@ def lip_relevance(train_clips, val_clips, encoders, stride=2):
     y_va = {t: np.concatenate([lip_target(c, t)[::stride] for c in val_clips]) for t in LIP_TARGETS}
     feats = {"mel": (stack(train_clips, "mel"), stack(val_clips, "mel")), "mfcc": (stack(train_clips, "mfcc"), stack(val_clips, "mfcc"))}
     for i, enc in enumerate(encoders): feats[f"ave_seed{i}"] = (stack(train_clips, "ave", enc), stack(val_clips, "ave", enc))
-    out = {t: {k: round(ridge_r2(xtr, y_tr[t], xva, y_va[t]), 3) for k, (xtr, xva) in feats.items()} for t in LIP_TARGETS}
+    ytr, yva = np.stack([y_tr[t] for t in LIP_TARGETS], 1), np.stack([y_va[t] for t in LIP_TARGETS], 1)
+    r2 = {k: ridge_r2(xtr, ytr, xva, yva) for k, (xtr, xva) in feats.items()}
+    out = {t: {k: round(float(r2[k][j]), 3) for k in feats} for j, t in enumerate(LIP_TARGETS)}
     mean = {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in feats}
     return out, mean
 
@@ -94,6 +98,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ave-seeds", type=int, default=3)
+    p.add_argument("--models", help="an ave.pt with its expert, trained on the same split with seed 0 (e.g. the default models): "
+                                    "used as the expert and the seed-0 AVE instead of training them here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
@@ -101,10 +107,11 @@ def main():
     train = load_clips(split.train)
     val = load_clips([c for c in split.validation if c.part == "all"])
     t0 = time.perf_counter()
-    expert = train_expert(train, ExpertConfig())
-    expert_s = time.perf_counter() - t0
-    encoders, ave_s = [], []
-    for seed in range(args.ave_seeds):
+    if args.models: expert, encoders = load_expert(expert_path(args.models)), [load_audio_encoder(args.models)]
+    else: expert, encoders = train_expert(train, ExpertConfig()), []
+    expert_s = None if args.models else time.perf_counter() - t0
+    ave_s = []
+    for seed in range(len(encoders), args.ave_seeds):
         t0 = time.perf_counter()
         encoders.append(train_ave(train, expert, AVEConfig(seed=seed)))
         ave_s.append(round(time.perf_counter() - t0, 1))
@@ -121,7 +128,7 @@ def main():
         window_agreement=dict(rate=windows[0], windows=windows[1], chance=round(3/31, 3)),
         mismatch=dict(rate=pairs[0], pairs=pairs[1]),
         lip_relevance_r2=relevance, lip_relevance_mean_r2=relevance_mean,
-        seconds=dict(expert_training=round(expert_s, 1), ave_training=ave_s),
+        seconds=dict(expert_training=expert_s and round(expert_s, 1), ave_training=ave_s, models=args.models),
         extraction=extraction_speed(encoders[0]),
     )
     result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -580,27 +580,30 @@ def lip_target(clip:TalkingClip, name:str) -> np.ndarray:
     return clip.lip_gap if name == "lip_gap" else clip.blendshape(name)
 
 def ridge_r2(x_train:np.ndarray, # float [N, D] training features
-             y_train:np.ndarray, # float [N] training targets
+             y_train:np.ndarray, # float [N] or [N, Y] training targets
              x_test:np.ndarray, # float [M, D] test features
-             y_test:np.ndarray, # float [M] test targets
+             y_test:np.ndarray, # float [M] or [M, Y] test targets
              alphas:Sequence[float]=tuple(10.0**np.arange(-2, 6)), # regularization strengths tried
              folds:int=5, # contiguous cross-validation folds on the training frames
-            ) -> float:
-    "Test R^2 of a ridge regression whose strength is picked by cross-validation on the training frames."
+            ):
+    "Test R^2 (per target) of ridge regressions whose strength is picked per target by cross-validation on the training frames."
+    one = np.ndim(y_train) == 1
+    ytr, yte = np.asarray(y_train, np.float64).reshape(len(x_train), -1), np.asarray(y_test, np.float64).reshape(len(x_test), -1)
     mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
     xtr, xte = (x_train - mu)/sd, (x_test - mu)/sd
-    def fit(x, y, alpha):
+    def fits(x, y): # weights [A, D, Y] and intercepts [Y] for every alpha from one SVD
         u, s, vt = np.linalg.svd(x, full_matrices=False)
-        return vt.T @ ((s/(s**2 + alpha))*(u.T @ (y - y.mean()))), y.mean()
-    def cv_error(alpha):
-        err = 0.0
-        for f in np.array_split(np.arange(len(xtr)), folds):
-            keep = np.setdiff1d(np.arange(len(xtr)), f)
-            w, b = fit(xtr[keep], y_train[keep], alpha)
-            err += ((xtr[f] @ w + b - y_train[f])**2).sum()
-        return err
-    w, b = fit(xtr, y_train, min(alphas, key=cv_error))
-    return float(1 - ((xte @ w + b - y_test)**2).sum()/((y_test - y_test.mean())**2).sum())
+        uy = u.T @ (y - y.mean(0))
+        return np.stack([vt.T @ ((s/(s**2 + a))[:, None]*uy) for a in alphas]), y.mean(0)
+    err = np.zeros((len(alphas), ytr.shape[1]))
+    for f in np.array_split(np.arange(len(xtr)), folds):
+        keep = np.setdiff1d(np.arange(len(xtr)), f)
+        w, b = fits(xtr[keep], ytr[keep])
+        err += ((xtr[f] @ w + b - ytr[f])**2).sum(1)
+    w, b = fits(xtr, ytr)
+    best = w[err.argmin(0), :, np.arange(ytr.shape[1])].T # [D, Y]
+    r2 = 1 - ((xte @ best + b - yte)**2).sum(0)/((yte - yte.mean(0))**2).sum(0)
+    return float(r2[0]) if one else r2
 
 # %% ../nbs/05a_ave.ipynb #ba19a838
 def mfcc_windows(audio:np.ndarray, # float [N * 640] audio fitted to N frames
