@@ -4,32 +4,37 @@
 
 # %% ../nbs/04_track.ipynb #15652770
 from __future__ import annotations
-import struct, time, zipfile
+import functools, struct, time, zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import cv2
 import numpy as np
 import ipywidgets as widgets
-from scipy.spatial.transform import Rotation
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial.transform import Rotation, Slerp
 
-from .core import SynctalkError, progress, warn_once
+from .core import FPS, SynctalkError, progress, warn_once
 from .assets import asset_path
-from .face import FaceTrack, FrameScrubber, load_face, frame_ranges, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW, LIPS_OUTER
+from .face import FaceTrack, FrameScrubber, load_face, frame_ranges, face_boxes, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW
 from .masks import Masks, load_masks
-from .workspace import Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
+from .workspace import ARTIFACTS, Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
 
 # %% auto #0
 __all__ = ['FRONTAL', 'HEAD_CENTRE_CM', 'CM_PER_UNIT', 'protobuf_fields', 'CanonicalFace', 'read_canonical_face',
-           'mesh_neighbours', 'rigid_landmarks', 'rotation_matrices', 'project', 'head_angles', 'jitter', 'fit_poses',
-           'torch_threads', 'refine_shape', 'FocalSearch', 'search_focal', 'LandmarkFit', 'fit_head_motion',
-           'KeypointTracks', 'SyntheticSequence', 'synthetic_sequence', 'pose_errors', 'TrackError', 'neutral_frames',
-           'choose_reference', 'landmark_warps', 'flow_tracks', 'temporal_laplacian', 'spread_points', 'nonrigid_parts',
-           'track_keypoints', 'backproject_to_mesh', 'umeyama', 'BundleAdjustment', 'bundle_adjust', 'to_nerf_world',
-           'camera_to_world', 'CameraPoses', 'StabilizerConfig', 'Stabilization', 'stabilize_head', 'process_track',
-           'load_poses', 'load_keypoints', 'PoseTrajectoryViewer', 'pose_viewer']
+           'mesh_neighbours', 'rigid_landmarks', 'rotation_matrices', 'project', 'head_angles', 'jitter',
+           'scale_flicker', 'fit_poses', 'torch_threads', 'refine_shape', 'FocalSearch', 'search_focal', 'LandmarkFit',
+           'fit_head_motion', 'KeypointTracks', 'SyntheticSequence', 'synthetic_sequence', 'pose_errors', 'TrackError',
+           'neutral_frames', 'choose_reference', 'choose_references', 'reference_windows', 'face_width', 'flow_scale',
+           'landmark_warps', 'sample', 'dis_flow', 'flow_tracks', 'temporal_laplacian', 'spread_points',
+           'nonrigid_parts', 'keypoint_region', 'select_keypoints', 'flow_window', 'track_keypoints',
+           'backproject_to_mesh', 'interpolate_poses', 'cauchy_weights', 'BundleAdjustment', 'agreeing_observations',
+           'bundle_adjust', 'to_nerf_world', 'camera_to_world', 'CameraPoses', 'head_depth', 'segment_means',
+           'guard_segments', 'TrackFigures', 'track_figures', 'StabilizerConfig', 'Stabilization', 'stabilize_head',
+           'process_track', 'load_poses', 'load_keypoints', 'render_textured_face', 'TexturedSequence',
+           'textured_sequence', 'rotation_errors', 'pose_curves', 'figures_line', 'PoseTrajectoryViewer', 'pose_viewer']
 
 # %% ../nbs/04_track.ipynb #8b76f736
 def _varint(buf:bytes, i:int) -> tuple[int, int]:
@@ -142,6 +147,12 @@ def jitter(angles:np.ndarray, # [N, 3] per-frame angles (degrees)
           ) -> float:
     "Mean norm of the second temporal difference of per-frame angles (degrees)."
     return float(np.linalg.norm(angles[2:] - 2*angles[1:-1] + angles[:-2], axis=-1).mean())
+
+def scale_flicker(depth:np.ndarray, # [N] distance of the head from the camera (any unit)
+                 ) -> float:
+    "Mean absolute second temporal difference of the log distance, in percent."
+    z = np.log(np.asarray(depth, np.float64))
+    return float(100*np.abs(z[2:] - 2*z[1:-1] + z[:-2]).mean())
 
 # %% ../nbs/04_track.ipynb #699cd10a
 def fit_poses(shape:np.ndarray, # [R, 3] template points (cm)
@@ -268,13 +279,37 @@ def fit_head_motion(landmarks:np.ndarray, # [N, 468+, 2+] landmarks in pixels
 # %% ../nbs/04_track.ipynb #55d7a9f6
 @dataclass
 class KeypointTracks:
-    "Keypoints tracked through a clip: positions, validity, and (after bundle adjustment) their 3D positions."
-    ref: int # the reference frame they were picked in
-    points: np.ndarray # float32 [N, K, 2] continuous pixel coordinates
-    valid: np.ndarray # bool [N, K] passed the forward-backward check
+    "Keypoints tracked from reference frames through their windows: one row per observation (a keypoint in a frame)."
+    n_frames: int # N, frames of the clip
+    refs: np.ndarray # int [K] each track's reference frame
+    frame: np.ndarray # int [O] each observation's frame
+    track: np.ndarray # int [O] each observation's track
+    points: np.ndarray # float32 [O, 2] continuous pixel coordinates
+    scale: float = 1.0 # flow-image pixels per frame pixel
     world: np.ndarray|None = None # float32 [K, 3] 3D positions in the renderer's world (after `stabilize_head`)
     inliers: np.ndarray|None = None # bool [K] tracks the bundle adjustment kept
-    def __len__(self): return self.points.shape[1]
+    used: np.ndarray|None = None # bool [O] observations the bundle adjustment kept
+    def __len__(self): return len(self.refs)
+    def __repr__(self): return f"KeypointTracks({len(self)} tracks, {len(self.frame)} observations, {self.n_frames} frames)"
+
+    def per_frame(self, mask:np.ndarray|None=None, # bool [O]: the observations to count (all when None)
+                 ) -> np.ndarray:
+        "Observations in each frame: int `[N]`."
+        return np.bincount(self.frame if mask is None else self.frame[mask], minlength=self.n_frames)
+
+    @classmethod
+    def from_dense(cls, points:np.ndarray, # [N, K, 2]
+                   valid:np.ndarray, # bool [N, K]
+                   ref:int=0, # the reference frame of every track
+                  ) -> KeypointTracks:
+        f, k = np.nonzero(valid)
+        return cls(len(valid), np.full(valid.shape[1], ref), f, k, np.asarray(points[f, k], np.float32))
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        "Positions `[N, K, 2]` (NaN where not observed) and validity `[N, K]`."
+        pts = np.full((self.n_frames, len(self), 2), np.nan, np.float32); pts[self.frame, self.track] = self.points
+        valid = np.zeros((self.n_frames, len(self)), bool); valid[self.frame, self.track] = True
+        return pts, valid
 
 class SyntheticSequence(NamedTuple):
     "A clip with known truth: landmarks and keypoint tracks projected from known poses."
@@ -293,6 +328,7 @@ def _surface_points(face:CanonicalFace, n:int, rng, ids) -> np.ndarray:
     tri = tri[rng.integers(0, len(tri), n)]
     return (face.vertices[tri]*rng.dirichlet(np.ones(3), n)[..., None]).sum(1).astype(np.float64)
 
+# %% ../nbs/04_track.ipynb #3a1f0c21
 def synthetic_sequence(n_frames:int=100, # clip length
                        n_keypoints:int=120, # tracked skin points
                        focal:float=900., # pixels
@@ -305,7 +341,7 @@ def synthetic_sequence(n_frames:int=100, # clip length
     "A synthetic talking-head clip with known poses, focal length and 3D points."
     rng = np.random.default_rng(seed)
     face = read_canonical_face()
-    t = np.arange(n_frames)/25
+    t = np.arange(n_frames)/FPS
     angles = np.c_[25*np.sin(2*np.pi*t/3.1), 12*np.sin(2*np.pi*t/2.3 + 1), 6*np.sin(2*np.pi*t/4.1 + 2)]
     R = FRONTAL @ Rotation.from_euler("YXZ", angles, degrees=True).as_matrix()
     T = np.c_[2*np.sin(2*np.pi*t/3.7), 1.5*np.sin(2*np.pi*t/2.9 + 0.5), depth + 4*np.sin(2*np.pi*t/5.3)]
@@ -317,7 +353,7 @@ def synthetic_sequence(n_frames:int=100, # clip length
     pts = proj(kp) + rng.normal(0, noise, (n_frames, n_keypoints, 2))
     outliers = rng.random(n_keypoints) < outlier_fraction
     pts[:, outliers] += np.cumsum(rng.normal(0, 1.5, (n_frames, outliers.sum(), 2)), 0)
-    tracks = KeypointTracks(0, pts.astype(np.float32), np.ones(pts.shape[:2], bool))
+    tracks = KeypointTracks.from_dense(pts, np.ones(pts.shape[:2], bool))
     return SyntheticSequence(landmarks, tracks, R, T, focal, size, kp, outliers)
 
 # %% ../nbs/04_track.ipynb #ef7a3339
@@ -349,40 +385,95 @@ def choose_reference(rotvec:np.ndarray, # [N, 3] per-frame rotation vectors
     if allowed is not None and allowed.any(): dist = np.where(allowed, dist, np.inf)
     return int(np.argmin(dist))
 
+def choose_references(rotvec:np.ndarray, # [N, 3] per-frame rotation vectors
+                      allowed:np.ndarray|None=None, # bool [N]: frames that may be chosen
+                      every:int=12, # frames per block (about one reference per block)
+                     ) -> np.ndarray:
+    "One reference per block of about `every` frames, chosen by `choose_reference` within the block: int `[B]`, ascending."
+    n = len(rotvec)
+    edges = np.linspace(0, n, max(1, round(n/every)) + 1).round().astype(int)
+    return np.array([a + choose_reference(rotvec[a:b], None if allowed is None else allowed[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+
+def reference_windows(refs:np.ndarray, # int [B] reference frames, ascending
+                      n:int, # frames in the clip
+                      overlap:int|None=None, # frames shared by neighbouring windows; None: each reaches the next reference
+                     ) -> list[range]:
+    "The frames each reference's keypoints are followed through (the clip's ends for the first and last)."
+    if overlap is None: bounds = np.r_[0, refs, n - 1]; return [range(int(bounds[j]), int(bounds[j + 2]) + 1) for j in range(len(refs))]
+    mid = np.r_[0, (refs[1:] + refs[:-1] + 1)//2, n] # block edges half-way between references
+    return [range(int(max(mid[j] - overlap, 0)), int(min(mid[j + 1] + overlap, n))) for j in range(len(refs))]
+
+# %% ../nbs/04_track.ipynb #4d0b7a35
+def face_width(track:FaceTrack, # a clip's face track
+              ) -> float:
+    "Median width (px) of the landmarks' box over the detected frames."
+    b = track.boxes[track.detected] if track.detected.any() else track.boxes
+    return float(np.median(b[:, 2] - b[:, 0]))
+
+def flow_scale(face_px:float, # the face's width in the frames (px)
+               target:float=300., # the face's width in the flow images (px)
+               lo:float=0.25, hi:float=3., # limits of the scale
+              ) -> float:
+    "Flow-image pixels per frame pixel that make the face `target` px wide."
+    return float(np.clip(target/face_px, lo, hi))
+
 def landmark_warps(landmarks:np.ndarray, # [N, L, 2+] landmarks (continuous pixel coordinates)
                    ref:int, # reference frame
+                   frames:Sequence[int], # the frames to map to
                    ids:np.ndarray, # the landmarks to use (the rigid ones)
+                   trusted:np.ndarray|None=None, # bool [N]: frames whose landmarks can be used (all when None)
                   ) -> np.ndarray:
-    "Per-frame affine maps `[N, 2, 3]` from the reference frame's pixels to each frame's, fitted to the landmarks."
+    "Affine maps `[T, 2, 3]` from the reference frame's pixels to each frame's, fitted to the landmarks; interpolated over untrusted frames."
+    frames = np.asarray(frames)
+    ok = np.ones(len(frames), bool) if trusted is None else trusted[frames]
     pts = np.ascontiguousarray(landmarks[:, ids, :2], np.float64) - 0.5 # pixel indices
-    return np.stack([cv2.estimateAffine2D(pts[ref], p, method=cv2.LMEDS)[0] for p in pts])
+    W = np.broadcast_to(np.eye(2, 3), (len(frames), 2, 3)).copy()
+    for j in np.flatnonzero(ok): W[j] = cv2.estimateAffine2D(pts[ref], pts[frames[j]], method=cv2.LMEDS)[0]
+    if 0 < ok.sum() < len(frames):
+        flat = W.reshape(len(frames), 6)
+        for c in range(6): flat[:, c] = np.interp(np.arange(len(frames)), np.flatnonzero(ok), flat[ok, c])
+    return W
 
+def sample(image:np.ndarray, # [h, w, C] float32
+           xy:np.ndarray, # [M, 2] pixel indices
+          ) -> np.ndarray:
+    "Bilinear samples of `image` at `xy`: `[M, C]` (any number of points: OpenCV's maps are limited to 32767 a side)."
+    m, cols = len(xy), 256
+    rows = -(-m//cols)
+    grid = np.zeros((rows*cols, 2), np.float32); grid[:m] = xy
+    out = cv2.remap(image, grid[:, 0].reshape(rows, cols), grid[:, 1].reshape(rows, cols), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows*cols, -1)[:m]
+
+def dis_flow() -> cv2.DISOpticalFlow:
+    "OpenCV DIS optical flow: the fast preset (8 px patches) every 6 px, its finest level at half the images' resolution."
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    dis.setFinestScale(1); dis.setPatchStride(6)
+    return dis
+
+# %% ../nbs/04_track.ipynb #8af1e48c
 def flow_tracks(gray:np.ndarray, # uint8 [N, H, W] grayscale frames
                 ref:int, # reference frame
-                candidates:np.ndarray, # int [M, 2] pixels (x, y) of the reference frame to follow
-                warps:np.ndarray, # [N, 2, 3] affine maps from the reference's pixels to each frame's
-                box:tuple[int, int, int, int], # x0, y0, x1, y1: the window of the reference frame to match
+                frames:Sequence[int], # the frames to follow the candidates into
+                candidates:np.ndarray, # int [M, 2] window pixels (x, y) to follow
+                window:np.ndarray, # [2, 3] affine map from window pixels to the reference frame's pixels
+                size:tuple[int, int], # (width, height) of the window
+                warps:np.ndarray, # [T, 2, 3] affine maps from the reference frame's pixels to each frame's
                ) -> tuple[np.ndarray, np.ndarray]:
-    "DIS flow from `ref` to every warped frame and back: positions `[N, M, 2]` (pixel indices) and forward-backward errors `[N, M]`."
-    x0, y0, x1, y1 = box
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    window = np.ascontiguousarray(gray[ref, y0:y1, x0:x1])
-    cx, cy = candidates[:, 0] - x0, candidates[:, 1] - y0
-    xy = np.c_[cx, cy].astype(np.float32) # [M, 2] in the window
-    shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1.]])
-    pos = np.zeros((len(gray), len(xy), 2), np.float32)
-    fb = np.zeros((len(gray), len(xy)), np.float32)
-    for t in progress(range(len(gray)), desc="optical flow"):
-        M = (np.vstack([warps[t], [0, 0, 1]]) @ shift)[:2] # window -> frame t
-        warped = cv2.warpAffine(gray[t], M, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REPLICATE) # frame t seen from the reference's window
-        fwd = dis.calc(window, warped, None)[cy, cx] # [M, 2]
-        bwd = dis.calc(warped, window, None) # [h, w, 2]
-        to = (xy + fwd)[None]
-        back = cv2.remap(bwd, to[..., 0], to[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-        pos[t] = (xy + (fwd - back)/2) @ M[:, :2].T + M[:, 2]
-        fb[t] = np.linalg.norm(fwd + back, axis=-1)
-    pos[ref], fb[ref] = candidates, 0 # by definition
+    "DIS flow from the reference's window to each warped frame and back: positions `[T, M, 2]` (frame pixel indices), forward-backward errors `[T, M]` (window pixels)."
+    dis, to_ref = dis_flow(), np.vstack([window, [0, 0, 1]])
+    see = lambda img, M: cv2.warpAffine(img, M, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    ref_window = see(gray[ref], window)
+    xy = candidates.astype(np.float32) # [M, 2]
+    pos = np.zeros((len(frames), len(xy), 2), np.float32)
+    fb = np.zeros((len(frames), len(xy)), np.float32)
+    for j, t in enumerate(frames):
+        M = (np.vstack([warps[j], [0, 0, 1]]) @ to_ref)[:2] # window -> frame t
+        if t == ref: pos[j] = xy @ M[:, :2].T + M[:, 2]; continue # by definition
+        warped = see(gray[t], M) # frame t seen from the reference's window
+        fwd = dis.calc(ref_window, warped, None)[candidates[:, 1], candidates[:, 0]] # [M, 2]
+        back = sample(dis.calc(warped, ref_window, None), xy + fwd) # [M, 2]
+        pos[j] = (xy + (fwd - back)/2) @ M[:, :2].T + M[:, 2]
+        fb[j] = np.linalg.norm(fwd + back, axis=-1)
     return pos, fb
 
 # %% ../nbs/04_track.ipynb #134b6e81
@@ -404,49 +495,111 @@ def spread_points(xy:np.ndarray, # [M, 2] candidate positions
     return np.array(keep, int)
 
 # %% ../nbs/04_track.ipynb #a685c7b3
-def nonrigid_parts(landmarks:np.ndarray, # [478, 2+] one frame's landmarks
-                   shape:tuple[int, int], # H, W
-                   grow:float=1.3, # scale of each part's hull about its centre
-                  ) -> np.ndarray:
-    "Where the eyes with their brows, and the lips, are in one frame, each hull grown by `grow`: bool `[H, W]`."
+@functools.cache
+def _lower_face() -> np.ndarray:
+    v = read_canonical_face().vertices
+    return np.flatnonzero(v[:, 1] < v[2, 1]) # below the base of the nose
+
+def _hull(shape, points, grow) -> np.ndarray:
     out = np.zeros(shape, np.uint8)
-    for part in (LEFT_EYE + LEFT_BROW, RIGHT_EYE + RIGHT_BROW, LIPS_OUTER): # an eye with its brow: closed eyes too
-        p = landmarks[list(part), :2] - 0.5
-        hull = cv2.convexHull(((p - p.mean(0))*grow + p.mean(0)).astype(np.float32))
-        cv2.fillConvexPoly(out, hull.round().astype(np.int32), 1)
+    hull = cv2.convexHull(((points - points.mean(0))*grow + points.mean(0)).astype(np.float32))
+    cv2.fillConvexPoly(out, hull.round().astype(np.int32), 1)
     return out.astype(bool)
 
-def track_keypoints(frames:np.ndarray, # uint8 [N, H, W, 3]
-                    landmarks:np.ndarray, # [N, 478, 2+] their landmarks
-                    region:np.ndarray, # bool [H, W] where to pick keypoints in the reference frame (the face)
-                    ref:int, # reference frame
-                    n_keypoints:int=160, # most keypoints
-                    min_distance:float=10, # pixels between keypoints, at 512x512 (scaled with the frame)
-                    rigid_fraction:float=0.5, # keep candidates whose Laplacian score is in this lowest fraction
-                    max_fb:float=1.0, # forward-backward error (px) above which an observation is invalid
-                    min_valid:float=0.8, # fraction of frames a track must be valid in
-                    blur:float=1.0, # Gaussian blur (px) before the flow
-                    margin:int=4, # erosion of the region (px)
-                   ) -> KeypointTracks:
-    "Head point tracker: keypoints with the least non-rigid motion, tracked from `ref` through all frames by DIS flow."
-    h, w = frames.shape[1:3]
-    inner = cv2.erode(region.astype(np.uint8), np.ones((2*margin + 1,)*2, np.uint8)).astype(bool)
-    inner &= ~nonrigid_parts(landmarks[ref], (h, w))
-    inner[1::2] = False; inner[:, 1::2] = False
-    ys, xs = np.nonzero(inner)
-    if len(ys) < 3: raise TrackError(f"the face region of reference frame {ref} is too small to track: give frames with a larger face")
-    box = (max(xs.min() - 16, 0), max(ys.min() - 16, 0), min(xs.max() + 17, w), min(ys.max() + 17, h))
-    gray = np.stack([cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (0, 0), blur) for f in frames])
-    cand = np.c_[xs, ys] # [M, 2]
-    pos, fb = flow_tracks(gray, ref, cand, landmark_warps(landmarks, ref, rigid_landmarks(read_canonical_face())), box)
-    texture = cv2.cornerMinEigenVal(gray[ref], 7)[ys, xs]
-    lap = temporal_laplacian(pos)
-    ok = (np.median(fb, 0) < max_fb) & (texture >= np.quantile(texture, 0.25))
+def nonrigid_parts(landmarks:np.ndarray, # [478, 2+] one frame's landmarks
+                   shape:tuple[int, int], # H, W
+                   grow:float=1.3, # scale of each eye's hull about its centre
+                   grow_lower:float=1.08, # scale of the lower face's hull
+                  ) -> np.ndarray:
+    "Where the eyes with their brows, and the lower face (mouth, chin, jaw), are in one frame: bool `[H, W]`."
+    p = landmarks[:, :2] - 0.5
+    eyes = [_hull(shape, p[list(part)], grow) for part in (LEFT_EYE + LEFT_BROW, RIGHT_EYE + RIGHT_BROW)]
+    return eyes[0] | eyes[1] | _hull(shape, p[_lower_face()], grow_lower)
+
+def keypoint_region(masks:Masks, # the clip's masks
+                    landmarks:np.ndarray, # [478, 2+] the frame's landmarks
+                    i:int, # the frame
+                    grow:float=1.3, # the face's box, grown by this factor about its centre, bounds the region
+                    margin:float=3, # erosion of the head region (px)
+                   ) -> np.ndarray:
+    "Where keypoints may be picked in frame `i`: the head, near the face, off the eyes and the lower face: bool `[H, W]`."
+    head = masks.head(i)
+    m = int(round(margin))
+    head = cv2.erode(head.astype(np.uint8), np.ones((2*m + 1,)*2, np.uint8)).astype(bool)
+    (x0, y0), (x1, y1) = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
+    c, half = np.array([x0 + x1, y0 + y1])/2, grow*np.array([x1 - x0, y1 - y0])/2
+    ys, xs = np.mgrid[:head.shape[0], :head.shape[1]] + 0.5
+    box = (np.abs(xs - c[0]) <= half[0]) & (np.abs(ys - c[1]) <= half[1])
+    return head & box & ~nonrigid_parts(landmarks, head.shape)
+
+def select_keypoints(pos:np.ndarray, # [T, M, 2] the candidates' positions (frame pixels)
+                     fb:np.ndarray, # [T, M] their forward-backward errors
+                     texture:np.ndarray, # [M] smaller structure-tensor eigenvalue at each candidate
+                     at_ref:int, # the row of `pos` that is the reference frame
+                     n:int, # most keypoints
+                     min_distance:float, # pixels between keypoints
+                     max_fb:float=0.8, # forward-backward error (window pixels) of a valid observation
+                     min_valid:float=0.5, # fraction of frames a keypoint must be valid in
+                     rigid_fraction:float=0.5, # keep candidates whose Laplacian score is in this lowest fraction
+                     flat_fraction:float=0.25, # drop this fraction of the candidates with the least texture
+                    ) -> np.ndarray:
+    "Indices of the chosen candidates, least non-rigid first: int `[K]`."
+    lap = temporal_laplacian(pos) if len(pos) > 2 else np.zeros(pos.shape[1])
+    ok = (np.median(fb, 0) < max_fb) & ((fb < max_fb).mean(0) >= min_valid) & (texture >= np.quantile(texture, flat_fraction))
     if ok.any(): ok &= lap <= np.quantile(lap[ok], rigid_fraction)
-    idx = np.flatnonzero(ok)[spread_points(cand[ok], lap[ok], n_keypoints, min_distance*w/512)]
-    valid = fb[:, idx] < max_fb # [N, K]
-    keep = valid.mean(0) >= min_valid # forward-backward check over the whole track
-    return KeypointTracks(ref, pos[:, idx[keep]] + 0.5, valid[:, keep]) # continuous coordinates
+    return np.flatnonzero(ok)[spread_points(pos[at_ref, ok], lap[ok], n, min_distance)]
+
+# %% ../nbs/04_track.ipynb #5b7d3e62
+def flow_window(region:np.ndarray, # bool [H, W] where the candidates may be
+                scale:float, # flow-window pixels per frame pixel
+                stride:int, # candidates every `stride` window pixels
+                pad:float=8, # window pixels of context around the region
+               ) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
+    "The flow window around `region`: its map to the frame's pixels `[2, 3]`, its (width, height), and the candidate window pixels `[M, 2]`."
+    h, w = region.shape
+    ys, xs = np.nonzero(region)
+    p = pad/scale
+    x0, y0, x1, y1 = max(xs.min() - p, 0), max(ys.min() - p, 0), min(xs.max() + 1 + p, w), min(ys.max() + 1 + p, h)
+    size = (int(round((x1 - x0)*scale)), int(round((y1 - y0)*scale)))
+    window = np.array([[1/scale, 0, x0 + 0.5/scale - 0.5], [0, 1/scale, y0 + 0.5/scale - 0.5]]) # window pixel -> frame pixel
+    gx, gy = np.meshgrid(np.arange(2, size[0] - 2, stride), np.arange(2, size[1] - 2, stride))
+    cand = np.c_[gx.ravel(), gy.ravel()]
+    at = np.round(cand @ window[:, :2].T + window[:, 2]).astype(int)
+    return window, size, cand[region[np.clip(at[:, 1], 0, h - 1), np.clip(at[:, 0], 0, w - 1)]]
+
+def track_keypoints(frames:np.ndarray, # uint8 [N, H, W, 3]
+                    track:FaceTrack, # their landmarks
+                    masks:Masks, # their masks
+                    refs:np.ndarray, # int [B] reference frames, ascending (`choose_references`)
+                    trusted:np.ndarray|None=None, # bool [N]: frames whose landmarks can be used for the warps (all when None)
+                    n_keypoints:int=260, # most keypoints per reference
+                    spacing:float=1/26, # least distance between keypoints, in face widths
+                    target:float=300., # the face's width in the flow images (px)
+                    max_fb:float=0.8, # forward-backward error (window pixels) of a valid observation
+                    blur:float=1.0, # Gaussian blur (flow pixels) before the flow
+                    overlap:int|None=None, # frames shared by neighbouring references' windows (None: up to the next reference)
+                    **select, # more `select_keypoints` settings: min_valid, rigid_fraction, flat_fraction
+                   ) -> KeypointTracks:
+    "Head point tracker: from each reference, the keypoints with the least non-rigid motion, followed by DIS flow through its window."
+    n, fw = len(frames), face_width(track)
+    s = flow_scale(fw, target)
+    gray = np.stack([cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (0, 0), max(blur/s, 0.5)) for f in frames])
+    rigid = rigid_landmarks(read_canonical_face())
+    stride = max(2, int(round(spacing*fw*s/4))) # candidates on a grid finer than the keypoints' spacing
+    found, n_tracks = [], 0
+    for r, frames_r in progress(list(zip(refs, reference_windows(refs, n, overlap))), desc="keypoint tracks"):
+        region = keypoint_region(masks, track.landmarks[r], r)
+        if region.sum() < 10: continue
+        window, size, cand = flow_window(region, s, stride)
+        if len(cand) < 10: continue
+        pos, fb = flow_tracks(gray, r, frames_r, cand, window, size, landmark_warps(track.landmarks, r, frames_r, rigid, trusted))
+        texture = cv2.cornerMinEigenVal(cv2.warpAffine(gray[r], window, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP), 5)
+        idx = select_keypoints(pos, fb, texture[cand[:, 1], cand[:, 0]], r - frames_r.start, n_keypoints, spacing*fw, max_fb, **select)
+        t, k = np.nonzero(fb[:, idx] < max_fb)
+        found.append((np.full(len(idx), r), np.asarray(frames_r)[t], n_tracks + k, pos[t, idx[k]] + 0.5)) # continuous coordinates
+        n_tracks += len(idx)
+    refs_k, f, k, p = (np.concatenate(x) for x in zip(*found)) if found else (np.zeros(0, int),)*3 + (np.zeros((0, 2)),)
+    return KeypointTracks(n, refs_k.astype(int), f.astype(int), k.astype(int), p.astype(np.float32), s)
 
 # %% ../nbs/04_track.ipynb #e5c0335a
 def backproject_to_mesh(uv:np.ndarray, # [K, 2] pixel coordinates in one frame
@@ -472,78 +625,162 @@ def backproject_to_mesh(uv:np.ndarray, # [K, 2] pixel coordinates in one frame
     ray = np.c_[(uv - [cx, cy])/focal, np.ones(len(uv))]
     return (ray*z[:, None] - T) @ R # camera -> world: R^T (x - T)
 
-# %% ../nbs/04_track.ipynb #d827b0bb
-def umeyama(src:np.ndarray, # [K, 3]
-            dst:np.ndarray, # [K, 3]
-           ) -> tuple[float, np.ndarray, np.ndarray]:
-    "The similarity `(s, Q, d)` with `dst ~ s Q src + d` in the least-squares sense."
-    ms, md = src.mean(0), dst.mean(0)
-    a, b = src - ms, dst - md
-    u, sig, vt = np.linalg.svd(b.T @ a/len(src))
-    S = np.eye(3); S[2, 2] = np.sign(np.linalg.det(u @ vt))
-    Q = u @ S @ vt
-    s = (sig*np.diag(S)).sum()/(a**2).sum(1).mean()
-    return float(s), Q, md - s*Q @ ms
+# %% ../nbs/04_track.ipynb #6e1a9c40
+def interpolate_poses(rotvec:np.ndarray, trans:np.ndarray, # [N, 3], [N, 3] world-to-camera poses
+                      trusted:np.ndarray, # bool [N]: the poses to keep
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "The poses with the untrusted ones interpolated (rotations by slerp) between trusted neighbours, held at the ends."
+    if trusted.all() or not trusted.any(): return rotvec.copy(), trans.copy()
+    g, t = np.flatnonzero(trusted), np.arange(len(rotvec))
+    rv = Slerp(g, Rotation.from_rotvec(rotvec[g]))(np.clip(t, g[0], g[-1])).as_rotvec()
+    tr = np.stack([np.interp(t, g, trans[g, c]) for c in range(3)], -1)
+    rv[trusted], tr[trusted] = rotvec[trusted], trans[trusted]
+    return rv, tr
 
 # %% ../nbs/04_track.ipynb #07078ec2
+def _project_jacobian(cam:np.ndarray, # [..., 3] points in the camera's frame
+                      focal:float, cx:float, cy:float,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "Pixel positions `[..., 2]` of camera-frame points and the derivative of each with respect to the point `[..., 2, 3]`."
+    iz = 1/cam[..., 2]
+    J = np.zeros(cam.shape[:-1] + (2, 3))
+    J[..., 0, 0] = J[..., 1, 1] = focal*iz
+    J[..., 0, 2], J[..., 1, 2] = -focal*cam[..., 0]*iz**2, -focal*cam[..., 1]*iz**2
+    return focal*cam[..., :2]*iz[..., None] + [cx, cy], J
+
+def _rotation_jacobian(v:np.ndarray, # [..., 3] rotated points
+                      ) -> np.ndarray:
+    "`-[v]x`: how `exp([w]x) v` moves with a small rotation `w`: `[..., 3, 3]`."
+    J = np.zeros(v.shape[:-1] + (3, 3))
+    J[..., 0, 1], J[..., 0, 2], J[..., 1, 2] = v[..., 2], -v[..., 1], v[..., 0]
+    J[..., 1, 0], J[..., 2, 0], J[..., 2, 1] = -v[..., 2], v[..., 1], -v[..., 0]
+    return J
+
+def _sum_by(index:np.ndarray, # int [O] group of each row
+            x:np.ndarray, # [O, ...] rows
+            n:int, # groups
+           ) -> np.ndarray:
+    "Sums of the rows of each group: `[n, ...]`."
+    flat = x.reshape(len(x), int(np.prod(x.shape[1:])))
+    return np.stack([np.bincount(index, flat[:, j], minlength=n) for j in range(flat.shape[1])], -1).reshape((n,) + x.shape[1:])
+
+def cauchy_weights(r2:np.ndarray, # squared residuals
+                   c:float, # scale of the Cauchy loss
+                  ) -> np.ndarray:
+    "Weights that make a least-squares step a step on the Cauchy loss `c^2 log(1 + r^2/c^2)`: `1/(1 + r^2/c^2)`."
+    return 1/(1 + r2/c**2)
+
+def _solve(H:np.ndarray, g:np.ndarray, damping:float) -> np.ndarray:
+    "Levenberg-Marquardt steps `-(H + damping diag H)^-1 g` of a batch of small systems `[n, d, d]`, `[n, d]`."
+    d = np.einsum("nii->ni", H)
+    H = H + (damping*d + 1e-9)[:, :, None]*np.eye(H.shape[-1])
+    return -np.linalg.solve(H, g[..., None])[..., 0]
+
+# %% ../nbs/04_track.ipynb #3c84f1d2
+class _Adjustment:
+    "One clip's bundle adjustment problem: the observations, the landmark anchor, and Gauss-Newton steps for points and poses."
+    def __init__(self, tracks:KeypointTracks, fit:LandmarkFit, landmarks:np.ndarray, trusted:np.ndarray,
+                 robust_px:float, anchor:float, anchor_px:float, damping:float):
+        self.f, self.cx, self.cy, self.n, self.k = fit.focal, fit.cx, fit.cy, tracks.n_frames, len(tracks)
+        self.fi, self.ki, self.P = tracks.frame, tracks.track, tracks.points.astype(np.float64)
+        self.L3, self.L2 = fit.shape[fit.rigid], np.asarray(landmarks, np.float64)[:, fit.rigid, :2] # [R, 3], [N, R, 2]
+        self.A = anchor*trusted/len(fit.rigid) # [N] weight of each landmark of a frame
+        self.robust_px, self.anchor_px, self.damping = robust_px, anchor_px, damping
+
+    def residuals(self, R, T, X):
+        "Residuals `[O, 2]` (px), camera-frame points `[O, 3]` and their projection Jacobians `[O, 2, 3]`."
+        cam = np.einsum("oij,oj->oi", R[self.fi], X[self.ki]) + T[self.fi]
+        q, J = _project_jacobian(cam, self.f, self.cx, self.cy)
+        return q - self.P, cam, J
+
+    def points_step(self, R, T, X, w): # w: [O] weight of each observation
+        r, _, J = self.residuals(R, T, X)
+        w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
+        JX = J @ R[self.fi] # [O, 2, 3]
+        JtW = JX.transpose(0, 2, 1)*w[:, None, None] # [O, 3, 2]
+        H, g = _sum_by(self.ki, JtW @ JX, self.k), _sum_by(self.ki, (JtW @ r[..., None])[..., 0], self.k)
+        return X + _solve(H, g, self.damping)
+
+    def poses_step(self, R, T, X, w):
+        r, cam, J = self.residuals(R, T, X)
+        w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
+        Jp = np.concatenate([J @ _rotation_jacobian(cam - T[self.fi]), J], -1) # [O, 2, 6]: rotation, translation
+        JtW = Jp.transpose(0, 2, 1)*w[:, None, None] # [O, 6, 2]
+        H, g = _sum_by(self.fi, JtW @ Jp, self.n), _sum_by(self.fi, (JtW @ r[..., None])[..., 0], self.n)
+        RL = np.einsum("nij,aj->nai", R, self.L3) # [N, R, 3] the anchor: rigid landmarks through each frame's pose
+        q, JL = _project_jacobian(RL + T[:, None], self.f, self.cx, self.cy)
+        rL = q - self.L2
+        wL = self.A[:, None]*cauchy_weights((rL**2).sum(-1), self.anchor_px) # [N, R]
+        JL = np.concatenate([JL @ _rotation_jacobian(RL), JL], -1).reshape(self.n, -1, 6) # [N, 2R, 6]
+        JtW = JL.transpose(0, 2, 1)*np.repeat(wL, 2, 1)[:, None] # [N, 6, 2R]
+        H, g = H + JtW @ JL, g + (JtW @ rL.reshape(self.n, -1, 1))[..., 0]
+        step = _solve(H, g, self.damping)
+        return Rotation.from_rotvec(step[:, :3]).as_matrix() @ R, T + step[:, 3:]
+
+# %% ../nbs/04_track.ipynb #9e5b2a17
 @dataclass
 class BundleAdjustment:
     "Bundle-adjusted poses and keypoints, in the landmark fit's world (cm)."
     rotvec: np.ndarray # [N, 3] world-to-camera rotation vectors
     trans: np.ndarray # [N, 3] world-to-camera translations (cm)
     keypoints: np.ndarray # [K, 3] 3D keypoints (cm)
-    inliers: np.ndarray # bool [K] tracks with a median residual below `outlier_px`
-    residuals: np.ndarray # [N, K] reprojection errors (px)
-    frame_rmse: np.ndarray # [N] RMSE over each frame's valid inlier observations (px)
-    rmse: float # RMSE over all valid inlier observations (px)
+    inliers: np.ndarray # bool [K] tracks with observations kept
+    used: np.ndarray # bool [O] observations kept
+    residuals: np.ndarray # [O] reprojection errors (px)
+    frame_keypoints: np.ndarray # int [N] observations kept in each frame
+    rmse: float # RMSE over the kept observations (px)
 
-def _adam(params:list, loss_fn:Callable, iters:int, lr:float, desc:str):
-    import torch
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, iters, eta_min=lr/100)
-    for _ in progress(range(iters), desc=desc):
-        opt.zero_grad(); loss_fn().backward(); opt.step(); sched.step()
+def agreeing_observations(residuals:np.ndarray, # [O] reprojection errors (px)
+                          track:np.ndarray, # int [O] each observation's track
+                          n_tracks:int, # K
+                          reject_sigma:float=3.0, # observations beyond this many robust standard deviations are dropped
+                          outlier_px:float=3.0, # tracks whose median residual is above this are dropped
+                          min_obs:int=5, # tracks left with fewer observations are dropped
+                         ) -> np.ndarray:
+    "The observations that agree with the rigid head: bool `[O]`."
+    keep = residuals <= max(reject_sigma*1.4826*np.median(residuals), 1.5) if len(residuals) else np.zeros(0, bool)
+    order = np.lexsort((residuals, track))
+    count = np.bincount(track, minlength=n_tracks)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    median = np.where(count > 0, residuals[order][np.minimum(start + (count - 1)//2, len(order) - 1)] if len(order) else 0, np.inf)
+    good = (median <= outlier_px) & (np.bincount(track[keep], minlength=n_tracks) >= min_obs)
+    return keep & good[track]
 
+# %% ../nbs/04_track.ipynb #4c6d9d03
 def bundle_adjust(tracks:KeypointTracks, # keypoint tracks
                   fit:LandmarkFit, # the head motion tracker's poses and face
-                  iters:tuple[int, int]=(200, 1000), # Adam iterations of stage 1 (eq. 7) and stage 2 (eq. 8)
-                  lr:float=1.0, # Adam learning rate (pixels)
+                  landmarks:np.ndarray, # [N, 478, 2+] the landmarks (the anchor)
+                  trusted:np.ndarray|None=None, # bool [N]: frames whose landmark fit can be trusted (all when None)
+                  iters:tuple[int, int, int]=(5, 25, 10), # Gauss-Newton steps: stage 1 (eq. 7), stage 2 (eq. 8), after the outliers are dropped
                   robust_px:float=1.0, # scale c of the Cauchy loss (px)
-                  structure_weight:float=1.0, # stage 2 prior on keypoint moves, relative to the data term
-                  outlier_px:float=3.0, # median residual (px) above which a track counts as an outlier
+                  anchor:float=10., # weight of a trusted frame's landmarks, in keypoints
+                  anchor_px:float=2.0, # scale of the landmarks' Cauchy loss (px)
+                  outlier_px:float=3.0, # median residual (px) above which a track is dropped
+                  damping:float=1e-3, # Levenberg-Marquardt damping, relative to the diagonal
                  ) -> BundleAdjustment:
-    "Two-stage bundle adjustment: keypoints with the poses fixed (eq. 7), then keypoints and poses with Adam (eq. 8)."
-    import torch
-    f, cx, cy, ref = fit.focal, fit.cx, fit.cy, tracks.ref
-    R0 = Rotation.from_rotvec(fit.rotvec).as_matrix()
-    X0 = backproject_to_mesh(tracks.points[ref].astype(np.float64), fit.shape, read_canonical_face().triangles,
-                             R0[ref], fit.trans[ref], f, cx, cy)
-    P, W = _t(tracks.points), _t(tracks.valid)
-    depth = float(fit.trans[:, 2].mean())
-    radius = float(np.sqrt(((X0 - X0.mean(0))**2).sum(1).mean()))
-    cm, rad = depth/f, depth/(f*radius) # one unit of each parameter moves a projection by about a pixel
-    R0t, T0t, X0t = _t(R0), _t(fit.trans), _t(X0)
-    dx = torch.zeros_like(X0t, requires_grad=True)
-    om, tau = torch.zeros_like(T0t, requires_grad=True), torch.zeros_like(T0t, requires_grad=True)
-    def poses(): return rotation_matrices(rad*om) @ R0t, T0t + cm*tau
-    def sq_residuals(): return ((project(X0t + cm*dx, *poses(), f, cx, cy) - P)**2).sum(-1) # [N, K] px^2
-    def data(): return (robust_px**2*torch.log1p(sq_residuals()/robust_px**2)*W).sum()/W.sum()
-    with torch_threads(1):
-        _adam([dx], data, iters[0], lr, "bundle adjustment, stage 1")
-        dx1 = dx.detach().clone()
-        _adam([dx, om, tau], lambda: data() + structure_weight*((dx - dx1)**2).sum(-1).mean(), iters[1], lr, "bundle adjustment, stage 2")
-        with torch.no_grad():
-            r = sq_residuals().sqrt().numpy()
-            X1, X = (X0t + cm*dx1).numpy(), (X0t + cm*dx).numpy()
-            R, T = (t.numpy() for t in poses())
-    med = np.array([np.median(r[v, k]) if v.any() else np.inf for k, v in enumerate(tracks.valid.T)])
-    inl = med < outlier_px
-    s, Q, d = umeyama(X[inl], X1[inl]) # the gauge: back into the landmark fit's world
-    X, R = s*X @ Q.T + d, R @ Q.T
-    T = s*T - np.einsum("nij,j->ni", R, d)
-    m = tracks.valid & inl[None]
-    frame_rmse = np.sqrt(np.where(m, r**2, 0).sum(1)/np.maximum(m.sum(1), 1))
-    return BundleAdjustment(Rotation.from_matrix(R).as_rotvec(), T, X, inl, r, frame_rmse, float(np.sqrt((r[m]**2).mean())))
+    "Two-stage bundle adjustment, robust and anchored to the landmark fit: keypoints with the poses fixed (eq. 7), then keypoints and poses (eq. 8)."
+    trusted = np.ones(tracks.n_frames, bool) if trusted is None else np.asarray(trusted, bool)
+    rv, T = interpolate_poses(fit.rotvec, fit.trans, trusted)
+    R = Rotation.from_rotvec(rv).as_matrix()
+    X, tri = np.zeros((len(tracks), 3)), read_canonical_face().triangles
+    at_ref = tracks.frame == tracks.refs[tracks.track]
+    for r in np.unique(tracks.refs): # each reference's keypoints on the face mesh seen from its pose
+        o = at_ref & (tracks.frame == r)
+        X[tracks.track[o]] = backproject_to_mesh(tracks.points[o].astype(np.float64), fit.shape, tri, R[r], T[r], fit.focal, fit.cx, fit.cy)
+    p = _Adjustment(tracks, fit, landmarks, trusted, robust_px, anchor, anchor_px, damping)
+    w = trusted[tracks.frame].astype(np.float64)
+    for _ in progress(range(iters[0]), desc="bundle adjustment, stage 1"): X = p.points_step(R, T, X, w)
+    w = np.ones(len(tracks.frame))
+    for i in progress(range(iters[1] + iters[2]), desc="bundle adjustment, stage 2"):
+        if i == iters[1]: # drop what disagrees, then go on with the rest
+            w = agreeing_observations(np.linalg.norm(p.residuals(R, T, X)[0], axis=-1), tracks.track, len(tracks), outlier_px=outlier_px)*1.
+        R, T = p.poses_step(R, T, X, w)
+        X = p.points_step(R, T, X, w)
+    r = np.linalg.norm(p.residuals(R, T, X)[0], axis=-1)
+    used = agreeing_observations(r, tracks.track, len(tracks), outlier_px=outlier_px)
+    rmse = float(np.sqrt((r[used]**2).mean())) if used.any() else float("nan")
+    return BundleAdjustment(Rotation.from_matrix(R).as_rotvec(), T, X, np.bincount(tracks.track[used], minlength=len(tracks)) > 0,
+                            used, r, tracks.per_frame(used), rmse)
 
 # %% ../nbs/04_track.ipynb #213e2ca6
 HEAD_CENTRE_CM = np.array([0., 0., -3.]) # the head's centre in the template's frame (cm): behind the face, at eye-nose height
@@ -593,69 +830,156 @@ class CameraPoses:
         cam = (points - c2w[:3, 3]) @ c2w[:3, :3] # world -> camera: R_c2w^T (X - t), in row-vector form
         return self.focal*cam[:, :2]/cam[:, 2:] + [self.cx, self.cy]
 
+# %% ../nbs/04_track.ipynb #5d2c8e61
+def head_depth(rotvec:np.ndarray, trans:np.ndarray, # [N, 3], [N, 3] world-to-camera poses (cm)
+              ) -> np.ndarray:
+    "Distance of the head's centre from each camera along its axis (cm): `[N]`."
+    return (Rotation.from_rotvec(rotvec).apply(HEAD_CENTRE_CM) + trans)[:, 2]
+
+def segment_means(values:np.ndarray, # [N - 2] per-frame second-difference figures
+                  segment:int, # frames per segment
+                 ) -> np.ndarray:
+    "Mean of a second-difference figure over each segment of `segment` frames: `[S]`."
+    v = np.r_[values[:1], values, values[-1:]] # one value per frame
+    return np.array([v[s:s + segment].mean() for s in range(0, len(v), segment)])
+
+def _shake(rotvec, trans):
+    "Per-frame jitter (deg) and flicker (%) terms: `[N - 2]` each."
+    a = head_angles(Rotation.from_rotvec(rotvec).as_matrix())
+    z = np.log(head_depth(rotvec, trans))
+    return np.linalg.norm(a[2:] - 2*a[1:-1] + a[:-2], axis=-1), 100*np.abs(z[2:] - 2*z[1:-1] + z[:-2])
+
+def guard_segments(fit_rotvec:np.ndarray, fit_trans:np.ndarray, # [N, 3] the landmark fit's poses (untrusted frames interpolated)
+                   rotvec:np.ndarray, trans:np.ndarray, # [N, 3] the bundle-adjusted poses
+                   segment:int=50, # frames per segment
+                   ramp:float=8, # frames over which kept and fallback segments blend
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "The adjusted poses where they shake less than the fit's, segment by segment; elsewhere the fit with the adjustment's smoothed correction: `[N, 3]`, `[N, 3]`, and how much of the adjustment each frame keeps `[N]` in [0, 1]."
+    n = len(rotvec)
+    if n < 3: return rotvec, trans, np.ones(n)
+    (jf, ff), (ja, fa) = _shake(fit_rotvec, fit_trans), _shake(rotvec, trans)
+    worse = (segment_means(ja, segment) >= segment_means(jf, segment)) | (segment_means(fa, segment) >= segment_means(ff, segment))
+    keep = np.repeat(~worse, segment)[:n].astype(np.float64)
+    if worse.any() and not worse.all(): keep = np.clip(gaussian_filter1d(keep, ramp/2, mode="nearest"), 0, 1)
+    if not worse.any(): return rotvec, trans, keep
+    R0 = Rotation.from_rotvec(fit_rotvec)
+    dR = (Rotation.from_rotvec(rotvec)*R0.inv()).as_rotvec() # the correction, camera side
+    dT = trans - Rotation.from_rotvec(dR).apply(fit_trans)
+    smooth = lambda x: gaussian_filter1d(x, segment/4, axis=0, mode="nearest")
+    cR = Rotation.from_rotvec(keep[:, None]*dR + (1 - keep[:, None])*smooth(dR))
+    cT = keep[:, None]*dT + (1 - keep[:, None])*smooth(dT)
+    return (cR*R0).as_rotvec(), cR.apply(fit_trans) + cT, keep
+
+# %% ../nbs/04_track.ipynb #4e7a1b91
+class TrackFigures(NamedTuple):
+    "How steady and how accurate a clip's poses are."
+    jitter_raw: float # deg: the landmark fit's jitter
+    jitter_ba: float # deg: the final poses'
+    flicker_raw: float # %: the landmark fit's scale flicker
+    flicker_ba: float # %: the final poses'
+    rmse: float # px: reprojection RMSE of the kept observations through the final poses
+    keypoints: int # median keypoint tracks per reference frame
+    keypoints_per_frame: int # median observations per frame
+    used_fraction: float # fraction of the observations kept
+
+def _shake_of(c2w:np.ndarray) -> tuple[float, float]:
+    R = c2w[:, :3, :3].astype(np.float64).transpose(0, 2, 1) # world-to-camera
+    depth = -np.einsum("nij,nj->ni", R, c2w[:, :3, 3].astype(np.float64))[:, 2] # the world's origin, the head's centre
+    return jitter(head_angles(R)), scale_flicker(depth)
+
+def track_figures(poses:CameraPoses, # a clip's cameras
+                  tracks:KeypointTracks, # its tracks, with `world`, `inliers` and `used`
+                 ) -> TrackFigures:
+    "The clip's jitter, scale flicker, reprojection RMSE and keypoint counts."
+    (jr, fr), (jb, fb) = _shake_of(poses.raw_c2w), _shake_of(poses.c2w)
+    u = tracks.used
+    c2w = poses.c2w[tracks.frame[u]].astype(np.float64)
+    cam = np.einsum("oji,oj->oi", c2w[:, :3, :3], tracks.world[tracks.track[u]] - c2w[:, :3, 3]) # R^T (X - t)
+    err = np.linalg.norm(poses.focal*cam[:, :2]/cam[:, 2:] + [poses.cx, poses.cy] - tracks.points[u], axis=-1)
+    per_ref = np.bincount(np.unique(tracks.refs, return_inverse=True)[1], tracks.inliers) if len(tracks) else np.zeros(1)
+    return TrackFigures(round(jr, 4), round(jb, 4), round(fr, 4), round(fb, 4), round(float(np.sqrt((err**2).mean())), 4) if u.any() else float("nan"),
+                        int(np.median(per_ref)), int(np.median(tracks.per_frame(u))), round(float(u.mean()), 4) if len(u) else 0.)
+
 # %% ../nbs/04_track.ipynb #7b0b584d
 @dataclass(frozen=True)
 class StabilizerConfig:
     "Settings of the Head-Sync Stabilizer."
     search_frames: int = 100 # frames for the focal search and the subject's shape
     shape_weight: float = 0.1 # penalty on the shape offsets
-    n_keypoints: int = 160 # most keypoints
-    min_distance: float = 10 # pixels between keypoints at 512x512
+    max_rmse: float = 5.0 # px at 512x512: a frame whose landmark fit is worse is not trusted
+    every: int = 12 # frames per reference block
+    n_keypoints: int = 260 # most keypoints per reference frame
+    spacing: float = 1/26 # least distance between keypoints, in face widths
+    flow_target: float = 300. # the face's width in the flow images (px)
+    max_fb: float = 0.8 # forward-backward error (flow pixels) of a valid observation
+    min_valid: float = 0.5 # fraction of its window a keypoint must be valid in
     rigid_fraction: float = 0.5 # keypoints from this fraction of candidates with the least non-rigid motion
-    max_fb: float = 1.0 # forward-backward error (px) of a valid observation
-    ba_iters: tuple[int, int] = (200, 1000) # Adam iterations, stage 1 and stage 2
-    ba_lr: float = 1.0 # Adam learning rate (px)
-    max_rmse: float = 5.0 # px at 512x512: a frame fitted worse than this fails
-    min_keypoints: int = 20 # fewest keypoint tracks
-    min_frame_keypoints: int = 8 # fewest valid keypoints in any frame
+    ba_iters: tuple[int, int, int] = (5, 25, 10) # Gauss-Newton steps: stage 1, stage 2, after dropping outliers
+    robust_px: float = 1.0 # scale of the keypoints' Cauchy loss (px)
+    anchor: float = 10. # weight of a trusted frame's landmarks, in keypoints
+    outlier_px: float = 3.0 # median residual (px) above which a track is dropped
+    segment: int = 50 # frames per segment of the check against the landmark fit
+    min_frame_keypoints: int = 8 # fewest kept keypoints of a frame without trusted landmarks
+    max_lost: int = 12 # longest run of frames with neither trusted landmarks nor keypoints that is bridged
 
 @dataclass
 class Stabilization:
     "Everything the stabilizer found."
     fit: LandmarkFit
-    tracks: KeypointTracks # with `world` and `inliers` filled in
+    tracks: KeypointTracks # with `world`, `inliers` and `used` filled in
     ba: BundleAdjustment
     poses: CameraPoses
-    jitter_raw: float # degrees: the landmark fit's
-    jitter_ba: float # degrees: the bundle-adjusted poses'
-    seconds: float
+    figures: TrackFigures
+    trusted: np.ndarray # bool [N]: frames whose landmark fit was trusted
+    kept: np.ndarray # [N] in [0, 1]: how much of the adjustment each frame kept (0: the landmark fit)
+    seconds: float # wall clock
+    cpu_seconds: float # CPU time of this process
+    @property
+    def jitter_raw(self) -> float: return self.figures.jitter_raw
+    @property
+    def jitter_ba(self) -> float: return self.figures.jitter_ba
 
 # %% ../nbs/04_track.ipynb #dfd591eb
-def _check_frames(bad:np.ndarray, what:str, advice:str):
-    if bad.any(): raise TrackError(f"{what} in frames {frame_ranges(np.flatnonzero(bad))}: {advice}")
+def _check_lost(lost:np.ndarray, max_lost:int, min_keypoints:int):
+    "Refuse a clip with a run of more than `max_lost` frames in which the head cannot be tracked."
+    runs = np.split(np.flatnonzero(lost), np.flatnonzero(np.diff(np.flatnonzero(lost)) > 1) + 1) if lost.any() else []
+    long = [r for r in runs if len(r) > max_lost]
+    if long:
+        raise TrackError(f"the head cannot be tracked in frames {frame_ranges(np.concatenate(long))}: no trustworthy landmarks and fewer than "
+                         f"{min_keypoints} keypoints for more than {max_lost} frames in a row (the face is covered, turned away or gone); "
+                         "trim the clip to where the face is visible")
 
 def stabilize_head(frames:np.ndarray, # uint8 [N, H, W, 3]
                    track:FaceTrack, # their landmarks
-                   masks:Masks, # their masks (keypoints are picked in the face region)
+                   masks:Masks, # their masks (keypoints are picked on the head)
                    config:StabilizerConfig=StabilizerConfig(),
                   ) -> Stabilization:
-    "Head-Sync Stabilizer: landmark fit (eq. 5-6), keypoint tracks, bundle adjustment (eq. 7-8), camera poses."
-    start = time.perf_counter()
+    "Head-Sync Stabilizer: landmark fit (eq. 5-6), keypoint tracks, robust anchored bundle adjustment (eq. 7-8), checked per segment."
+    start, cpu = time.perf_counter(), time.process_time()
     c, (n, h, w) = config, frames.shape[:3]
-    max_rmse = c.max_rmse*w/512
     fit = fit_head_motion(track.landmarks, w, h, track.detected, search_frames=c.search_frames, shape_weight=c.shape_weight)
-    _check_frames((fit.rmse > max_rmse) & track.detected, f"the landmark fit's error is above {max_rmse:.1f} px",
-                  "the landmarks there do not belong to one rigid head; check them in the frame scrubber and cut those frames out")
-    ref = choose_reference(fit.rotvec, neutral_frames(track))
-    tracks = track_keypoints(frames, track.landmarks, masks.face(ref), ref, c.n_keypoints, c.min_distance, c.rigid_fraction, c.max_fb)
-    if len(tracks) < c.min_keypoints:
-        raise TrackError(f"only {len(tracks)} keypoints could be tracked from frame {ref} through the clip (at least {c.min_keypoints} needed): "
-                         "give a sharper, better lit video in which the face is not covered")
-    _check_frames(tracks.valid.sum(1) < c.min_frame_keypoints, f"fewer than {c.min_frame_keypoints} keypoints could be tracked",
-                  "the face is covered, blurred or turned away there; cut those frames out")
-    ba = bundle_adjust(tracks, fit, c.ba_iters, c.ba_lr)
-    _check_frames(ba.frame_rmse > max_rmse, f"the bundle-adjusted keypoints are off by more than {max_rmse:.1f} px",
-                  "the tracks there are unreliable; cut those frames out")
-    poses = CameraPoses(camera_to_world(ba.rotvec, ba.trans), camera_to_world(fit.rotvec, fit.trans), fit.focal, fit.cx, fit.cy, w, h)
-    tracks = replace(tracks, world=to_nerf_world(ba.keypoints).astype(np.float32), inliers=ba.inliers)
-    angles = lambda rv: head_angles(Rotation.from_rotvec(rv).as_matrix())
-    raw, adjusted = jitter(angles(fit.rotvec)), jitter(angles(ba.rotvec))
-    if adjusted > raw:
-        warn_once(f"the bundle-adjusted poses jitter more than the landmark fit ({adjusted:.2f} vs {raw:.2f} deg): the keypoint tracks "
-                  f"of this clip are poor ({len(tracks)} keypoints); check them in the pose viewer")
-    return Stabilization(fit, tracks, ba, poses, raw, adjusted, time.perf_counter() - start)
+    trusted = track.detected & (fit.rmse <= c.max_rmse*w/512)
+    refs = choose_references(fit.rotvec, neutral_frames(track) & trusted, c.every)
+    tracks = track_keypoints(frames, track, masks, refs, trusted, c.n_keypoints, c.spacing, c.flow_target, c.max_fb,
+                             min_valid=c.min_valid, rigid_fraction=c.rigid_fraction)
+    ba = bundle_adjust(tracks, fit, track.landmarks, trusted, c.ba_iters, c.robust_px, c.anchor, outlier_px=c.outlier_px)
+    _check_lost(~trusted & (ba.frame_keypoints < c.min_frame_keypoints), c.max_lost, c.min_frame_keypoints)
+    rotvec, trans, kept = guard_segments(*interpolate_poses(fit.rotvec, fit.trans, trusted), ba.rotvec, ba.trans, c.segment)
+    poses = CameraPoses(camera_to_world(rotvec, trans), camera_to_world(fit.rotvec, fit.trans), fit.focal, fit.cx, fit.cy, w, h)
+    tracks = replace(tracks, world=to_nerf_world(ba.keypoints).astype(np.float32), inliers=ba.inliers, used=ba.used)
+    figures = track_figures(poses, tracks)
+    if figures.jitter_ba > figures.jitter_raw:
+        warn_once(f"the stabilized poses jitter more than the landmark fit ({figures.jitter_ba:.2f} vs {figures.jitter_raw:.2f} deg): "
+                  "check the clip in the pose viewer")
+    return Stabilization(fit, tracks, ba, poses, figures, trusted, kept, time.perf_counter() - start, time.process_time() - cpu)
 
 # %% ../nbs/04_track.ipynb #5895be36
+def _track_meta(s:Stabilization) -> dict:
+    p, t, f = s.poses, s.tracks, s.figures
+    return dict(n_frames=len(p), focal=round(p.focal, 2), cx=p.cx, cy=p.cy, **f._asdict(), n_tracks=len(t), n_references=len(np.unique(t.refs)),
+                flow_scale=round(t.scale, 3), landmark_rmse=round(float(np.median(s.fit.rmse)), 4), untrusted_frames=int((~s.trusted).sum()),
+                fallback_frames=int((s.kept < 0.5).sum()), seconds=round(s.seconds, 1), cpu_seconds=round(s.cpu_seconds, 1))
+
 def process_track(ws:Workspace, # a workspace where `process_masks` ran
                   force:bool=False, # re-run even if up to date
                   config:StabilizerConfig=StabilizerConfig(),
@@ -665,71 +989,162 @@ def process_track(ws:Workspace, # a workspace where `process_masks` ran
     def make(stage):
         s = stabilize_head(load_frames(ws), load_face(ws), load_masks(ws), config)
         p, t = s.poses, s.tracks
-        save_arrays(stage/"poses.npz", c2w=p.c2w, raw_c2w=p.raw_c2w, focal=p.focal, cx=p.cx, cy=p.cy, width=p.width, height=p.height,
+        save_arrays(stage/ARTIFACTS.poses, c2w=p.c2w, raw_c2w=p.raw_c2w, focal=p.focal, cx=p.cx, cy=p.cy, width=p.width, height=p.height,
                     head_centre_cm=HEAD_CENTRE_CM, cm_per_unit=CM_PER_UNIT)
-        save_arrays(stage/"keypoints.npz", ref=t.ref, points=t.points, valid=t.valid, world=t.world, inliers=t.inliers)
-        return dict(n_frames=len(p), focal=round(p.focal, 2), cx=p.cx, cy=p.cy, jitter_raw=round(s.jitter_raw, 4), jitter_ba=round(s.jitter_ba, 4),
-                    rmse=round(s.ba.rmse, 4), landmark_rmse=round(float(s.fit.rmse.mean()), 4), n_keypoints=len(t),
-                    n_inliers=int(t.inliers.sum()), ref_frame=t.ref, seconds=round(s.seconds, 1))
-    return run_step(ws, "track", make, asdict(config), [ws.path(f) for f in ("frames.mp4", "face.npz", "masks.npz")], force)
+        save_arrays(stage/ARTIFACTS.keypoints, n_frames=t.n_frames, refs=t.refs, frame=t.frame, track=t.track, points=t.points,
+                    scale=t.scale, world=t.world, inliers=t.inliers, used=t.used)
+        return _track_meta(s)
+    return run_step(ws, "track", make, asdict(config), [ws.path(a) for a in (ARTIFACTS.frames, ARTIFACTS.face, ARTIFACTS.masks)], force)
 
 def load_poses(ws:Workspace, # a workspace where `process_track` ran
               ) -> CameraPoses:
     "The workspace's camera poses."
     require_step(ws, "track", f"synctalk process VIDEO -w {ws.root}")
-    a = load_arrays(ws.path("poses.npz"))
+    a = load_arrays(ws.path(ARTIFACTS.poses))
     return CameraPoses(a["c2w"], a["raw_c2w"], float(a["focal"]), float(a["cx"]), float(a["cy"]), int(a["width"]), int(a["height"]))
 
 def load_keypoints(ws:Workspace, # a workspace where `process_track` ran
                   ) -> KeypointTracks:
-    "The workspace's keypoint tracks, with their 3D positions and inlier flags."
+    "The workspace's keypoint observations, with their tracks' 3D positions and what the adjustment kept."
     require_step(ws, "track", f"synctalk process VIDEO -w {ws.root}")
-    a = load_arrays(ws.path("keypoints.npz"))
-    return KeypointTracks(int(a["ref"]), a["points"], a["valid"], a["world"], a["inliers"])
+    a = load_arrays(ws.path(ARTIFACTS.keypoints))
+    return KeypointTracks(int(a["n_frames"]), a["refs"], a["frame"], a["track"], a["points"], float(a["scale"]), a["world"], a["inliers"], a["used"])
+
+# %% ../nbs/04_track.ipynb #2c5e7f11
+def render_textured_face(image:np.ndarray, # uint8 [H, W, 3] the texture's frame
+                         uv:np.ndarray, # [V, 2] continuous pixel position of each vertex in `image`
+                         vertices:np.ndarray, triangles:np.ndarray, # [V, 3] mesh (cm), int [F, 3]
+                         R:np.ndarray, T:np.ndarray, # [3, 3], [3] the pose to render
+                         focal:float, cx:float, cy:float, # intrinsics
+                         background:np.ndarray, # uint8 [H, W, 3]
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    "The textured mesh seen from `R, T` over `background`: `uint8 [H, W, 3]`, and where the face is: bool `[H, W]`."
+    h, w = image.shape[:2]
+    cam = vertices @ R.T + T
+    q = focal*cam[:, :2]/cam[:, 2:] + [cx, cy] # [V, 2] continuous
+    ids = np.full((h, w), -1, np.int32)
+    for j in np.argsort(-cam[triangles, 2].mean(1)): # far to near: the nearest triangle is drawn last
+        cv2.fillConvexPoly(ids, np.round((q[triangles[j]] - 0.5)*16).astype(np.int32), int(j), cv2.LINE_8, 4)
+    ys, xs = np.nonzero(ids >= 0)
+    tri = triangles[ids[ys, xs]] # [P, 3]
+    a, b, c = q[tri[:, 0]], q[tri[:, 1]], q[tri[:, 2]]
+    d, e, p = b - a, c - a, np.c_[xs, ys] + 0.5 - a
+    den = d[:, 0]*e[:, 1] - d[:, 1]*e[:, 0]
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    w1, w2 = (p[:, 0]*e[:, 1] - p[:, 1]*e[:, 0])/den, (d[:, 0]*p[:, 1] - d[:, 1]*p[:, 0])/den
+    bary = np.c_[1 - w1 - w2, w1, w2]/cam[tri, 2] # perspective-correct: 1/z is linear in the image
+    bary /= bary.sum(1, keepdims=True)
+    src = (bary[..., None]*uv[tri]).sum(1) - 0.5 # [P, 2] pixel indices in `image`
+    mx, my = np.full((h, w), -1, np.float32), np.full((h, w), -1, np.float32)
+    mx[ys, xs], my[ys, xs] = src[:, 0], src[:, 1]
+    out = cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    cover = ids >= 0
+    return np.where(cover[..., None], out, background), cover
+
+# %% ../nbs/04_track.ipynb #2c5e7f12
+class TexturedSequence(NamedTuple):
+    "A real face's texture warped along known poses: what the tracker sees, and the truth."
+    frames: np.ndarray # uint8 [N, H, W, 3]
+    track: FaceTrack # noisy landmarks
+    masks: Masks # the face where the mesh covers it, background elsewhere
+    rotation: np.ndarray # [N, 3, 3] true world-to-camera rotations
+    trans: np.ndarray # [N, 3] true translations (cm)
+
+def textured_sequence(frames:np.ndarray, # uint8 [N0, H, W, 3] a real clip
+                      track:FaceTrack, # its landmarks
+                      fit:LandmarkFit, # its landmark fit (the mesh, the focal length, the landmark errors)
+                      ref:int, # the frame whose texture is used
+                      n_frames:int=100, # length of the new clip
+                      amplitude:tuple[float, float, float]=(15, 8, 5), # yaw, pitch, roll (deg)
+                      image_noise:float=2., # grey levels
+                      seed:int=0,
+                     ) -> TexturedSequence:
+    "Frame `ref` of a clip warped along a smooth known head motion, with that clip's real landmark errors."
+    rng, t = np.random.default_rng(seed), np.arange(n_frames)/FPS
+    turn = np.c_[amplitude[0]*np.sin(2*np.pi*t/3.1), amplitude[1]*np.sin(2*np.pi*t/2.3 + 1), amplitude[2]*np.sin(2*np.pi*t/4.1 + 2)]
+    R0, T0, shape = Rotation.from_rotvec(fit.rotvec[ref]).as_matrix(), fit.trans[ref], fit.shape[:468]
+    R = Rotation.from_euler("YXZ", turn, degrees=True).as_matrix() @ R0 # turns about the camera's axes...
+    centre = shape.mean(0) # ... and about the face's centre
+    T = T0 + R0 @ centre - R @ centre + np.c_[1.5*np.sin(2*np.pi*t/3.7), np.sin(2*np.pi*t/2.9 + .5), 3*np.sin(2*np.pi*t/5.3)]
+    tri, bg = read_canonical_face().triangles, cv2.GaussianBlur(frames[ref], (0, 0), 8)
+    out, cover, lm = [], [], np.zeros((n_frames, 478, 3), np.float32)
+    cam0 = np.einsum("nij,kj->nki", Rotation.from_rotvec(fit.rotvec).as_matrix(), shape) + fit.trans[:, None]
+    errors = track.landmarks[:, :468, :2] - (fit.focal*cam0[..., :2]/cam0[..., 2:] + [fit.cx, fit.cy]) # the fit's residuals
+    donors = rng.choice(np.flatnonzero(track.detected), n_frames)
+    for i in range(n_frames):
+        img, c = render_textured_face(frames[ref], track.landmarks[ref, :468, :2], shape, tri, R[i], T[i], fit.focal, fit.cx, fit.cy, bg)
+        out.append(np.clip(img + rng.normal(0, image_noise, img.shape), 0, 255).astype(np.uint8)); cover.append(c)
+        cam = shape @ R[i].T + T[i]
+        lm[i, :468, :2] = fit.focal*cam[:, :2]/cam[:, 2:] + [fit.cx, fit.cy] + errors[donors[i]]
+    lm[:, 468:473, :2] = lm[:, list(RIGHT_EYE), :2].mean(1, keepdims=True) # irises at the eyes' centres
+    lm[:, 473:, :2] = lm[:, list(LEFT_EYE), :2].mean(1, keepdims=True)
+    new = FaceTrack(lm, np.repeat(track.blendshapes[ref:ref + 1], n_frames, 0), track.blendshape_names,
+                    np.repeat(np.eye(4, dtype=np.float32)[None], n_frames, 0), np.ones(n_frames, bool), face_boxes(lm))
+    return TexturedSequence(np.stack(out), new, Masks(np.where(np.stack(cover), 4, 0).astype(np.uint8)), R, T)
+
+def rotation_errors(R:np.ndarray, R_true:np.ndarray, # [N, 3, 3] estimated and true world-to-camera rotations
+                   ) -> np.ndarray:
+    "Per-frame rotation error (deg) up to one constant rotation of the world: `[N]`."
+    E = Rotation.from_matrix(R_true.transpose(0, 2, 1) @ R) # R_true^T R: constant if the poses are right
+    return np.degrees((E*E.mean().inv()).magnitude())
 
 # %% ../nbs/04_track.ipynb #9434e928
+def pose_curves(poses:CameraPoses, # a clip's cameras
+               ):
+    "Plotly figure: head rotation (deg), camera position (world units) and head scale (% from the median) over time, raw vs stabilized."
+    from plotly.subplots import make_subplots
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, subplot_titles=("head rotation (deg)", "camera position (world units)", "head scale (%)"))
+    t = np.arange(len(poses))
+    for c2w, kind, dash in ((poses.raw_c2w, "raw", "dot"), (poses.c2w, "stabilized", "solid")):
+        R = c2w[:, :3, :3].transpose(0, 2, 1).astype(np.float64)
+        for k, name in enumerate(("yaw", "pitch", "roll")):
+            fig.add_scatter(x=t, y=head_angles(R)[:, k], name=f"{name} {kind}", line=dict(dash=dash), row=1, col=1)
+        for k, name in enumerate("xyz"):
+            fig.add_scatter(x=t, y=c2w[:, k, 3], name=f"{name} {kind}", line=dict(dash=dash), row=2, col=1)
+        depth = -np.einsum("nij,nj->ni", R, c2w[:, :3, 3].astype(np.float64))[:, 2]
+        fig.add_scatter(x=t, y=100*(np.median(depth)/depth - 1), name=f"scale {kind}", line=dict(dash=dash), row=3, col=1)
+    fig.update_layout(height=560, width=620, margin=dict(l=40, r=10, t=30, b=30),
+                      shapes=[dict(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1, line_color="black")])
+    return fig
+
+def figures_line(f:TrackFigures) -> str:
+    "One line of HTML with a clip's figures."
+    return (f"jitter {f.jitter_raw:.2f} &rarr; <b>{f.jitter_ba:.2f}</b> deg &middot; scale flicker {f.flicker_raw:.2f} &rarr; "
+            f"<b>{f.flicker_ba:.2f}</b> % &middot; RMSE <b>{f.rmse:.2f}</b> px &middot; {f.keypoints} keypoints per reference, "
+            f"{f.keypoints_per_frame} per frame, {100*f.used_fraction:.0f}% of the observations kept")
+
+# %% ../nbs/04_track.ipynb #9434e929
 class PoseTrajectoryViewer(widgets.VBox):
-    "Rotation and translation over time and the camera path in 3D, raw vs bundle-adjusted, with a frame cursor and keypoint overlay."
+    "Rotation, translation and scale over time and the camera path in 3D, raw vs stabilized, with the clip's figures, a frame cursor and a keypoint overlay."
     def __init__(self, frames:np.ndarray, # uint8 [N, H, W, 3]
                  poses:CameraPoses, # their cameras
-                 keypoints:KeypointTracks, # their keypoint tracks, with `world`
+                 keypoints:KeypointTracks, # their keypoint tracks, with `world` and `used`
                  scrubber:FrameScrubber|None=None, # follow this scrubber's frame slider; own slider when None
                  width:int=360, # displayed frame size (pixels)
                 ):
         import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
         self.frames, self.poses, self.keypoints, self.width = frames, poses, keypoints, width
-        n = len(poses)
-        self.slider = scrubber.slider if scrubber is not None else widgets.IntSlider(0, 0, n - 1, description="frame")
+        self.figures = track_figures(poses, keypoints)
+        self.slider = scrubber.slider if scrubber is not None else widgets.IntSlider(0, 0, len(poses) - 1, description="frame")
         self.show_keypoints = widgets.Checkbox(False, description="keypoints")
+        self.summary = widgets.HTML(figures_line(self.figures))
         self.image = widgets.Image(format="jpeg", width=width, height=width)
-        t = np.arange(n)
-        self.curves = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("head rotation (deg)", "camera position (world units)"))
-        for c2w, kind, dash in ((poses.raw_c2w, "raw", "dot"), (poses.c2w, "BA", "solid")):
-            ang = head_angles(c2w[:, :3, :3].transpose(0, 2, 1).astype(np.float64))
-            for k, name in enumerate(("yaw", "pitch", "roll")):
-                self.curves.add_scatter(x=t, y=ang[:, k], name=f"{name} {kind}", line=dict(dash=dash), row=1, col=1)
-            for k, name in enumerate("xyz"):
-                self.curves.add_scatter(x=t, y=c2w[:, k, 3], name=f"{name} {kind}", line=dict(dash=dash), row=2, col=1)
-        self.curves.update_layout(height=420, width=620, margin=dict(l=40, r=10, t=30, b=30),
-                                  shapes=[dict(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1, line_color="black")])
-        self.curves = go.FigureWidget(self.curves)
+        self.curves = go.FigureWidget(pose_curves(poses))
         self.path = go.FigureWidget([go.Scatter3d(x=c[:, 0, 3], y=c[:, 1, 3], z=c[:, 2, 3], mode="lines", name=kind)
-                                     for c, kind in ((poses.raw_c2w, "raw"), (poses.c2w, "BA"))] +
+                                     for c, kind in ((poses.raw_c2w, "raw"), (poses.c2w, "stabilized"))] +
                                     [go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", marker=dict(size=5, color="black"), name="frame")],
                                     layout=dict(height=360, width=420, margin=dict(l=0, r=0, t=30, b=0), title="camera path"))
         self.slider.observe(self._update, "value"); self.show_keypoints.observe(self._update, "value")
         controls = [self.show_keypoints] if scrubber is not None else [self.slider, self.show_keypoints]
-        super().__init__([widgets.HBox(controls), widgets.HBox([self.image, self.path]), self.curves])
+        super().__init__([self.summary, widgets.HBox(controls), widgets.HBox([self.image, self.path]), self.curves])
         self._update()
 
     def overlay(self, i:int, # frame
                ) -> np.ndarray:
-        "Frame `i` with its valid keypoints (green) and their reprojections (red), lines between: `uint8 [H, W, 3]`."
-        out = self.frames[i].copy()
-        k = self.keypoints
-        ok = k.valid[i] & k.inliers
-        for p, q in zip(k.points[i, ok], self.poses.project(k.world[ok], i)):
+        "Frame `i` with its kept keypoints (green) and their reprojections (red), lines between: `uint8 [H, W, 3]`."
+        out, k = self.frames[i].copy(), self.keypoints
+        ok = k.used & (k.frame == i)
+        for p, q in zip(k.points[ok], self.poses.project(k.world[k.track[ok]], i)):
             a, b = tuple(np.round(p - 0.5).astype(int)), tuple(np.round(q - 0.5).astype(int))
             cv2.line(out, a, b, (255, 255, 0), 1, cv2.LINE_AA)
             cv2.circle(out, a, 2, (0, 255, 0), -1, cv2.LINE_AA); cv2.drawMarker(out, b, (255, 0, 0), cv2.MARKER_CROSS, 5)
