@@ -13,8 +13,8 @@ CORPUS = Path(__file__).resolve().parents[2]/"shared"/"corpus"
 
 
 def one_line_error(r):
-    "The command failed with exit code 2 and one line of error."
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    "The command failed with exit code 2 and one line of error (warnings on why clips were left out may precede it)."
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("warning:")]
     return r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in r.stderr
 
 
