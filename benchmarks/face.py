@@ -43,7 +43,7 @@ def main():
     steps = Stopwatch()
     steps("face", process_face, ws, force=True)
     steps("masks", process_masks, ws, force=True)
-    meta = ws.record("masks")["meta"]
+    meta = ws.record("masks").meta
     n = meta["n_frames"]
     shutil.rmtree(ws.root.parent, ignore_errors=True)
 

@@ -25,7 +25,7 @@ from .composite import SourceClip, drive, infer
 __all__ = ['RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance',
            'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity',
            'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout',
-           'SyncScore', 'sync_score', 'workspace_discriminator', 'evaluate']
+           'SyncScore', 'sync_score', 'workspace_expert', 'evaluate']
 
 # %% ../nbs/10_metrics.ipynb #f6ec8cef
 def _as_float(frames:np.ndarray):
@@ -266,31 +266,31 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
 
 # %% ../nbs/10_metrics.ipynb #006c0c0e
 class SyncScore(NamedTuple):
-    "What the lip-sync discriminator finds in a video."
-    confidence: float # mean of (best - median) score per window
+    "What the lip-sync expert finds in a video."
+    confidence: float # the mean score curve's peak minus its median
     offset: float # frames, a whole number; 0 means in sync; NaN when not measured
 
 NOT_MEASURED = SyncScore(float("nan"), float("nan"))
 
 def sync_score(video:str|Path, # an mp4 with the speech muxed in
-               discriminator, # a `SyncDiscriminator`, or None
+               expert, # a `synctalk.ave.SyncExpert`, or None
               ) -> SyncScore:
-    "Lip-sync confidence and audio-video offset of `video` (`NOT_MEASURED` without a discriminator or a trackable face)."
+    "Lip-sync confidence and audio-video offset of `video` (`NOT_MEASURED` without an expert or a trackable face)."
     from synctalk.ave import prepare_clip, score_offsets
-    if discriminator is None: return NOT_MEASURED
+    if expert is None: return NOT_MEASURED
     try: clip = prepare_clip(video)
     except FaceError as e:
         warn_once(f"lip sync is not measured for {Path(video).name}: {e}")
         return NOT_MEASURED
-    sc = score_offsets(discriminator, clip)
-    return SyncScore(float(np.nanmean(sc.confidence)), float(sc.clip_offset))
+    sc = score_offsets(expert, clip)
+    return SyncScore(float(sc.confidence), float(sc.clip_offset))
 
-def workspace_discriminator(ws:Workspace):
-    "The discriminator trained with the workspace's encoder, or None (with a warning) when it has none."
-    from synctalk.ave import discriminator_path, load_discriminator
-    path = discriminator_path(ws.path(ARTIFACTS.ave))
-    if path.is_file(): return load_discriminator(path)
-    warn_once(f"{ws.root} has no lip-sync discriminator beside its encoder (given weights come without one): sync figures are not measured")
+def workspace_expert(ws:Workspace):
+    "The lip-sync expert trained with the workspace's encoder, or None (with a warning) when it has none."
+    from synctalk.ave import expert_path, load_expert
+    path = expert_path(ws.path(ARTIFACTS.ave))
+    if path.is_file(): return load_expert(path)
+    warn_once(f"{ws.root} has no lip-sync expert beside its encoder (given weights come without one): sync figures are not measured")
     return None
 
 # %% ../nbs/10_metrics.ipynb #bac2cf4c
@@ -307,13 +307,13 @@ def evaluate(ws:Workspace, # a trained workspace
         ev = evaluate_heldout(ws, device)
         speech = load_audio(ws)[round(ev.held_out[0]*SR/fps):round((ev.held_out[-1] + 1)*SR/fps)]
         (staging/ARTIFACTS.metrics).parent.mkdir(parents=True)
-        disc = workspace_discriminator(ws)
+        expert = workspace_expert(ws)
         for name, frames in ev.frames.items():
             video = staging/ARTIFACTS.heldout(name)
             write_video(video, frames, fps=fps, audio=speech)
-            ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, disc)
+            ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, expert)
         driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
-        cross_sync = sync_score(driven.path, disc)
+        cross_sync = sync_score(driven.path, expert)
         report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()},
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict()),
                       model=dict(steps=rec.meta.get("steps"), resolution=rec.meta.get("resolution")))

@@ -33,7 +33,7 @@ class ArtifactNames:
     background:str = "background.png" # masks: the background plate
     poses:str = "poses.npz" # track: camera-to-world poses and intrinsics
     keypoints:str = "keypoints.npz" # track: the tracked head points
-    ave:str = "ave.pt" # ave: the audio-visual encoder (its discriminator beside it)
+    ave:str = "ave.pt" # ave: the audio-visual encoder (its lip-sync expert beside it)
     audio_features:str = "audio_features.npz" # audio: per-frame AVE features
     train_frames:str = "train/frames.npy" # train-data: frames at the training resolution
     train_labels:str = "train/labels.npy" # train-data: region labels at the training resolution
