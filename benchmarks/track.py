@@ -110,7 +110,9 @@ def aggregates(rows:list[dict]) -> dict:
     done = [r for r in rows if "message" not in r]
     ratio = np.array([r["jitter_ba"]/r["jitter_raw"] for r in done])
     big = [r for r in done if r["face_px"] >= 200]
-    per_frame = [r["cpu_seconds"]/r["n_frames"] for r in done]
+    n, cpu, wall = (np.array([r[k] for r in done], float) for k in ("n_frames", "cpu_seconds", "seconds"))
+    fit = np.polyfit(n, cpu, 1) if len(done) > 1 else np.array([0., 0.]) # CPU seconds = a*frames + b over the clips
+    longest = max(done, key=lambda r: r["n_frames"], default=None)
     return dict(clips=len(rows), processed=len(done), refused=len(rows) - len(done),
                 refusals={r["clip"]: f"{r['refused_by']}: {r['message']}" for r in rows if "message" in r},
                 stabilized_below_raw=int((ratio < 1).sum()), not_below=[r["clip"] for r in done if r["jitter_ba"] >= r["jitter_raw"]],
@@ -122,9 +124,11 @@ def aggregates(rows:list[dict]) -> dict:
                 fewer_than_100_keypoints={r["clip"]: r["keypoints"] for r in big if r["keypoints"] < 100},
                 median_keypoints=int(np.median([r["keypoints"] for r in done])) if done else None,
                 fallback_clips=[r["clip"] for r in done if r["fallback_frames"]],
-                cpu_seconds_per_331_frames=round(float(np.median(per_frame))*331, 1) if done else None,
-                cpu_seconds_per_1500_frames=round(float(np.median(per_frame))*1500, 1) if done else None,
-                max_seconds=max((r["seconds"] for r in done), default=None))
+                cpu_seconds_fit=dict(per_frame=round(float(fit[0]), 4), fixed=round(float(fit[1]), 2),
+                                     at_331_frames=round(float(np.polyval(fit, 331)), 1), at_1500_frames=round(float(np.polyval(fit, 1500)), 1)),
+                may_short_seconds={k: r[k] for r in done if r["clip"] == "may_short" for k in ("n_frames", "seconds", "cpu_seconds")},
+                longest_clip={k: longest[k] for k in ("clip", "n_frames", "seconds", "cpu_seconds")} if longest else None,
+                wall_over_cpu=round(float(np.median(wall/cpu)), 2) if done else None)
 
 
 def corpus(only:list[str]|None=None):

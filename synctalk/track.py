@@ -684,7 +684,9 @@ class _Adjustment:
         self.f, self.cx, self.cy, self.n, self.k = fit.focal, fit.cx, fit.cy, tracks.n_frames, len(tracks)
         self.fi, self.ki, self.P = tracks.frame, tracks.track, tracks.points.astype(np.float64)
         self.L3, self.L2 = fit.shape[fit.rigid], np.asarray(landmarks, np.float64)[:, fit.rigid, :2] # [R, 3], [N, R, 2]
-        self.A = anchor*trusted/len(fit.rigid) # [N] weight of each landmark of a frame
+        sigma = float(np.median(fit.rmse[trusted])) if trusted.any() else 1. # the landmarks' typical error (px)
+        self.anchor = float(np.clip(anchor/max(sigma*512/(2*fit.cx), 0.1)**2, 1, 100)) # weight 1/sigma^2, sigma at 512x512
+        self.A = self.anchor*trusted/len(fit.rigid) # [N] weight of each landmark of a frame
         self.robust_px, self.anchor_px, self.damping = robust_px, anchor_px, damping
 
     def residuals(self, R, T, X):
@@ -753,7 +755,7 @@ def bundle_adjust(tracks:KeypointTracks, # keypoint tracks
                   trusted:np.ndarray|None=None, # bool [N]: frames whose landmark fit can be trusted (all when None)
                   iters:tuple[int, int, int]=(5, 25, 10), # Gauss-Newton steps: stage 1 (eq. 7), stage 2 (eq. 8), after the outliers are dropped
                   robust_px:float=1.0, # scale c of the Cauchy loss (px)
-                  anchor:float=10., # weight of a trusted frame's landmarks, in keypoints
+                  anchor:float=10., # weight of a trusted frame's landmarks, in keypoints, if they fit to 1 px (divided by their error squared)
                   anchor_px:float=2.0, # scale of the landmarks' Cauchy loss (px)
                   outlier_px:float=3.0, # median residual (px) above which a track is dropped
                   damping:float=1e-3, # Levenberg-Marquardt damping, relative to the diagonal
@@ -849,26 +851,29 @@ def _shake(rotvec, trans):
     z = np.log(head_depth(rotvec, trans))
     return np.linalg.norm(a[2:] - 2*a[1:-1] + a[:-2], axis=-1), 100*np.abs(z[2:] - 2*z[1:-1] + z[:-2])
 
+def _keep(worse:np.ndarray, n:int, segment:int, ramp:float) -> np.ndarray:
+    "Per frame, 1 in the segments not `worse`, 0 in the others, blended over `ramp` frames: `[N]`."
+    keep = np.repeat(~worse, segment)[:n].astype(np.float64)
+    return np.clip(gaussian_filter1d(keep, ramp/2, mode="nearest"), 0, 1) if worse.any() and not worse.all() else keep
+
 def guard_segments(fit_rotvec:np.ndarray, fit_trans:np.ndarray, # [N, 3] the landmark fit's poses (untrusted frames interpolated)
                    rotvec:np.ndarray, trans:np.ndarray, # [N, 3] the bundle-adjusted poses
                    segment:int=50, # frames per segment
                    ramp:float=8, # frames over which kept and fallback segments blend
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "The adjusted poses where they shake less than the fit's, segment by segment; elsewhere the fit with the adjustment's smoothed correction: `[N, 3]`, `[N, 3]`, and how much of the adjustment each frame keeps `[N]` in [0, 1]."
-    n = len(rotvec)
+    "The adjusted rotations where they jitter less than the fit's, and head positions where they flicker less, segment by segment; elsewhere the fit with the adjustment's smoothed correction. Returns `[N, 3]`, `[N, 3]`, and how much of the adjusted rotation each frame keeps `[N]` in [0, 1]."
+    n, c = len(rotvec), HEAD_CENTRE_CM
     if n < 3: return rotvec, trans, np.ones(n)
     (jf, ff), (ja, fa) = _shake(fit_rotvec, fit_trans), _shake(rotvec, trans)
-    worse = (segment_means(ja, segment) >= segment_means(jf, segment)) | (segment_means(fa, segment) >= segment_means(ff, segment))
-    keep = np.repeat(~worse, segment)[:n].astype(np.float64)
-    if worse.any() and not worse.all(): keep = np.clip(gaussian_filter1d(keep, ramp/2, mode="nearest"), 0, 1)
-    if not worse.any(): return rotvec, trans, keep
-    R0 = Rotation.from_rotvec(fit_rotvec)
-    dR = (Rotation.from_rotvec(rotvec)*R0.inv()).as_rotvec() # the correction, camera side
-    dT = trans - Rotation.from_rotvec(dR).apply(fit_trans)
+    keep_r = _keep(segment_means(ja, segment) >= segment_means(jf, segment), n, segment, ramp)
+    keep_p = _keep(segment_means(fa, segment) >= segment_means(ff, segment), n, segment, ramp)
     smooth = lambda x: gaussian_filter1d(x, segment/4, axis=0, mode="nearest")
-    cR = Rotation.from_rotvec(keep[:, None]*dR + (1 - keep[:, None])*smooth(dR))
-    cT = keep[:, None]*dT + (1 - keep[:, None])*smooth(dT)
-    return (cR*R0).as_rotvec(), cR.apply(fit_trans) + cT, keep
+    R0, R1 = Rotation.from_rotvec(fit_rotvec), Rotation.from_rotvec(rotvec)
+    dR = (R1*R0.inv()).as_rotvec() # the rotation's correction, camera side: R1 = dR R0
+    R = Rotation.from_rotvec(keep_r[:, None]*dR + (1 - keep_r[:, None])*smooth(dR))*R0
+    p0, p1 = R0.apply(c) + fit_trans, R1.apply(c) + trans # the head's centre in each camera
+    p = p0 + keep_p[:, None]*(p1 - p0) + (1 - keep_p[:, None])*smooth(p1 - p0)
+    return R.as_rotvec(), p - R.apply(c), keep_r
 
 # %% ../nbs/04_track.ipynb #4e7a1b91
 class TrackFigures(NamedTuple):
@@ -916,7 +921,7 @@ class StabilizerConfig:
     rigid_fraction: float = 0.5 # keypoints from this fraction of candidates with the least non-rigid motion
     ba_iters: tuple[int, int, int] = (5, 25, 10) # Gauss-Newton steps: stage 1, stage 2, after dropping outliers
     robust_px: float = 1.0 # scale of the keypoints' Cauchy loss (px)
-    anchor: float = 10. # weight of a trusted frame's landmarks, in keypoints
+    anchor: float = 10. # weight of a trusted frame's landmarks, in keypoints, for landmarks that fit to 1 px
     outlier_px: float = 3.0 # median residual (px) above which a track is dropped
     segment: int = 50 # frames per segment of the check against the landmark fit
     min_frame_keypoints: int = 8 # fewest kept keypoints of a frame without trusted landmarks
