@@ -11,7 +11,7 @@ from .core import FPS, SynctalkError
 
 # %% auto #0
 __all__ = ['process_steps', 'process_workspace', 'cmd_ingest', 'cmd_process', 'cmd_ave_train', 'cmd_sync', 'cmd_train',
-           'cmd_infer', 'cmd_evaluate', 'run_demo', 'cmd_demo', 'cmd_assets', 'build_parser', 'main']
+           'cmd_infer', 'cmd_say', 'cmd_evaluate', 'run_demo', 'cmd_demo', 'cmd_assets', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #69bfa295
 def process_steps() -> list:
@@ -86,6 +86,14 @@ def cmd_infer(args):
     r = infer(Workspace(args.workspace), args.audio, args.out, portrait=not args.head_only, expressions=args.expressions,
               eyes_from=args.eyes_from, device=args.device)
     print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/FPS:.2f} s) at {r.fps:.2f} frames/s")
+
+def cmd_say(args):
+    from synctalk.say import say
+    opts = {k: v for k, v in dict(voice=args.voice, rate=args.rate, pitch=args.pitch).items() if v is not None}
+    r = say(args.workspace, args.text, args.out, portrait=not args.head_only, eyes_from=args.eyes_from, device=args.device, **opts)
+    t = r.times
+    print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/FPS:.2f} s) in {t.total:.1f} s "
+          f"(speech {t.synthesis:.1f}, load {t.load:.1f}, features {t.features:.1f}, render {t.render:.1f}, mux {t.mux:.1f})")
 
 def cmd_evaluate(args):
     from synctalk.workspace import Workspace, ARTIFACTS
@@ -169,7 +177,7 @@ def _pipeline_commands(sub):
 
 # %% ../nbs/11_cli.ipynb #e2b47a7f
 def _model_commands(sub):
-    "infer, evaluate, demo, assets."
+    "infer, say, evaluate, demo, assets."
     s = sub.add_parser("infer", help="render the subject saying any speech")
     s.add_argument("-w", "--workspace", type=Path, required=True)
     s.add_argument("--audio", type=Path, required=True, help="speech: wav, mp3, m4a, or a video with sound")
@@ -179,6 +187,15 @@ def _model_commands(sub):
     s.add_argument("--eyes-from", type=int, help="keep the eyes of this frame of the clip")
     s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.set_defaults(func=cmd_infer)
+    s = sub.add_parser("say", help="render the subject saying a text (speech synthesized offline with eSpeak NG, or a Piper voice file)")
+    s.add_argument("text"); s.add_argument("-w", "--workspace", type=Path, required=True)
+    s.add_argument("-o", "--out", type=Path, help="the mp4 to write (default: WORKSPACE/say/<first words>.mp4)")
+    s.add_argument("--voice", help="an eSpeak voice or language (e.g. en-us, de, en+f3), or a Piper .onnx voice")
+    s.add_argument("--rate", type=int, help="words per minute"); s.add_argument("--pitch", type=int, help="0..99 (eSpeak)")
+    s.add_argument("--head-only", action="store_true", help="the rendered head over the background plate")
+    s.add_argument("--eyes-from", type=int, help="keep the eyes of this frame of the clip")
+    s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
+    s.set_defaults(func=cmd_say)
     s = sub.add_parser("evaluate", help="figures on the held-out frames, baselines, and a cross-driven sync check")
     s.add_argument("-w", "--workspace", type=Path, required=True)
     s.add_argument("--cross-audio", type=Path, help="speech for the cross-driven check (default: radio31.wav)")
