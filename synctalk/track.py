@@ -656,13 +656,18 @@ def _rotation_jacobian(v:np.ndarray, # [..., 3] rotated points
     J[..., 1, 0], J[..., 2, 0], J[..., 2, 1] = -v[..., 2], v[..., 1], -v[..., 0]
     return J
 
-def _sum_by(index:np.ndarray, # int [O] group of each row
-            x:np.ndarray, # [O, ...] rows
-            n:int, # groups
-           ) -> np.ndarray:
-    "Sums of the rows of each group: `[n, ...]`."
-    flat = x.reshape(len(x), int(np.prod(x.shape[1:])))
-    return np.stack([np.bincount(index, flat[:, j], minlength=n) for j in range(flat.shape[1])], -1).reshape((n,) + x.shape[1:])
+class _Groups:
+    "Sums of rows by group, with the grouping sorted once: `sum(x)` for `x` `[O, ...]` is `[n, ...]`."
+    def __init__(self, index:np.ndarray, # int [O] group of each row
+                 n:int): # groups
+        self.order = np.argsort(index, kind="stable")
+        self.count = np.bincount(index, minlength=n)
+        self.starts = np.r_[0, np.cumsum(self.count)[:-1]]
+        self.n, self.has = n, self.count > 0
+    def sum(self, x:np.ndarray) -> np.ndarray:
+        out = np.zeros((self.n,) + x.shape[1:])
+        if self.has.any(): out[self.has] = np.add.reduceat(x[self.order], self.starts[self.has], axis=0)
+        return out
 
 def cauchy_weights(r2:np.ndarray, # squared residuals
                    c:float, # scale of the Cauchy loss
@@ -683,6 +688,7 @@ class _Adjustment:
                  robust_px:float, anchor:float, anchor_px:float, damping:float):
         self.f, self.cx, self.cy, self.n, self.k = fit.focal, fit.cx, fit.cy, tracks.n_frames, len(tracks)
         self.fi, self.ki, self.P = tracks.frame, tracks.track, tracks.points.astype(np.float64)
+        self.by_frame, self.by_track = _Groups(self.fi, self.n), _Groups(self.ki, self.k)
         self.L3, self.L2 = fit.shape[fit.rigid], np.asarray(landmarks, np.float64)[:, fit.rigid, :2] # [R, 3], [N, R, 2]
         sigma = float(np.median(fit.rmse[trusted])) if trusted.any() else 1. # the landmarks' typical error (px)
         self.anchor = float(np.clip(anchor/max(sigma*512/(2*fit.cx), 0.1)**2, 1, 100)) # weight 1/sigma^2, sigma at 512x512
@@ -700,7 +706,7 @@ class _Adjustment:
         w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
         JX = J @ R[self.fi] # [O, 2, 3]
         JtW = JX.transpose(0, 2, 1)*w[:, None, None] # [O, 3, 2]
-        H, g = _sum_by(self.ki, JtW @ JX, self.k), _sum_by(self.ki, (JtW @ r[..., None])[..., 0], self.k)
+        H, g = self.by_track.sum(JtW @ JX), self.by_track.sum((JtW @ r[..., None])[..., 0])
         return X + _solve(H, g, self.damping)
 
     def poses_step(self, R, T, X, w):
@@ -708,7 +714,7 @@ class _Adjustment:
         w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
         Jp = np.concatenate([J @ _rotation_jacobian(cam - T[self.fi]), J], -1) # [O, 2, 6]: rotation, translation
         JtW = Jp.transpose(0, 2, 1)*w[:, None, None] # [O, 6, 2]
-        H, g = _sum_by(self.fi, JtW @ Jp, self.n), _sum_by(self.fi, (JtW @ r[..., None])[..., 0], self.n)
+        H, g = self.by_frame.sum(JtW @ Jp), self.by_frame.sum((JtW @ r[..., None])[..., 0])
         RL = np.einsum("nij,aj->nai", R, self.L3) # [N, R, 3] the anchor: rigid landmarks through each frame's pose
         q, JL = _project_jacobian(RL + T[:, None], self.f, self.cx, self.cy)
         rL = q - self.L2
