@@ -6,7 +6,7 @@
 from __future__ import annotations
 import ctypes, math, re, threading, time, unicodedata
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -63,7 +63,7 @@ def _list_voices(lib) -> list[Voice]:
 # %% ../nbs/12_say.ipynb #73c8e7c3
 class ESpeak:
     "eSpeak NG from the library and data that `espeakng-loader` ships: one per process (`ESpeak.get()`), one sentence at a time."
-    _instance = None
+    _instance, _starting = None, threading.Lock()
     def __init__(self):
         try: import espeakng_loader
         except ImportError: raise SpeechError("eSpeak NG is not installed: pip install espeakng-loader") from None
@@ -86,7 +86,8 @@ class ESpeak:
     @classmethod
     def get(cls) -> ESpeak:
         "The process's engine, started on first use."
-        if cls._instance is None: cls._instance = cls()
+        with cls._starting:
+            if cls._instance is None: cls._instance = cls()
         return cls._instance
 
     def _receive(self, wav, n, events):
