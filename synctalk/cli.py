@@ -69,10 +69,11 @@ def cmd_sync(args):
     r = video_sync(args.video, args.audio, load_expert(args.expert) if args.expert else None)
     if args.json: print(json.dumps(r.as_dict())); return
     late = "in sync" if r.offset == 0 else f"the audio is {abs(r.offset)} frame(s) {'late' if r.offset > 0 else 'early'}"
-    print(f"offset {r.offset:+d} frames at 25 fps ({late}); confidence {r.confidence:.3f}; {r.window_agreement:.0%} of 5-frame windows agree")
+    print(f"offset {r.offset:+d} frames at {FPS} fps ({late}); confidence {r.confidence:.3f}; {r.window_agreement:.0%} of 5-frame windows agree")
     print("offset:     " + " ".join(f"{k:+4d}" for k in r.offsets))
     print("P_sync:     " + " ".join(f"{v:4.2f}" for v in r.curve))
 
+# %% ../nbs/11_cli.ipynb #76a3840d
 def cmd_train(args):
     from synctalk.workspace import Workspace
     from synctalk.train import train_workspace
