@@ -217,6 +217,7 @@ def wav_bytes(audio:np.ndarray, # float [S] in [-1, 1]
         w.writeframes((np.clip(audio, -1, 1)*32767).round().astype("<i2").tobytes())
     return buf.getvalue()
 
+# %% ../nbs/05_audio.ipynb #135a43b2
 class AudioScrubber(widgets.VBox):
     "Waveform, mel spectrogram and feature heat map with a cursor at the current frame; plays the second from there."
     def __init__(self, audio:np.ndarray, # float [S] at 16 kHz, fitted to the frames (`fit_audio`)

@@ -185,10 +185,8 @@ class HashGrid(nn.Module):
             self.register_buffer("scale", res.float() - 1, persistent=False) # [L]
             self.register_buffer("resolution", res, persistent=False) # [L]
             self.register_buffer("offset", torch.tensor(lay.offsets, dtype=torch.int32), persistent=False) # [L]
-
     @property
     def out_dim(self) -> int: return self.layout.num_levels * self.features_per_level
-
     def forward(self, x:torch.Tensor, # [N, 2] in [-bound, bound]
                ) -> torch.Tensor: # [N, L*F] float32
         assert x.ndim == 2 and x.shape[1] == 2, f"HashGrid expects [N, 2] points, got {tuple(x.shape)}"
@@ -201,7 +199,6 @@ class HashGrid(nn.Module):
         out = _GridInterpolation.apply(x01.clamp(0, EDGE).to(self.table.dtype), self.table, self.scale.to(self.table.dtype),
                                        self.resolution, self.offset, self.layout.num_dense, self.layout.log2_hashmap_size)
         return out.reshape(x.shape[0], self.out_dim).float()
-
     def _level_images(self) -> list[torch.Tensor]:
         "Each level's vertex values as an image `[1, F, R, R]` (row: second coordinate), rebuilt whenever the table changes."
         key = (self.table._version, self.table.data_ptr())
@@ -214,7 +211,6 @@ class HashGrid(nn.Module):
                     images.append(self.table[:, offset + idx][None])
             self._baked = (key, images)
         return self._baked[1]
-
     def _sample_levels(self, x01:torch.Tensor, # [N, 2] in [0, 1]
                       ) -> torch.Tensor: # [N, L*F] float32
         "The same bilinear interpolation by `grid_sample` on the level images (no gradient): one fused kernel per level."
