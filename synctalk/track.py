@@ -638,23 +638,13 @@ def interpolate_poses(rotvec:np.ndarray, trans:np.ndarray, # [N, 3], [N, 3] worl
     return rv, tr
 
 # %% ../nbs/04_track.ipynb #07078ec2
-def _project_jacobian(cam:np.ndarray, # [..., 3] points in the camera's frame
-                      focal:float, cx:float, cy:float,
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    "Pixel positions `[..., 2]` of camera-frame points and the derivative of each with respect to the point `[..., 2, 3]`."
-    iz = 1/cam[..., 2]
-    J = np.zeros(cam.shape[:-1] + (2, 3))
-    J[..., 0, 0] = J[..., 1, 1] = focal*iz
-    J[..., 0, 2], J[..., 1, 2] = -focal*cam[..., 0]*iz**2, -focal*cam[..., 1]*iz**2
-    return focal*cam[..., :2]*iz[..., None] + [cx, cy], J
-
-def _rotation_jacobian(v:np.ndarray, # [..., 3] rotated points
-                      ) -> np.ndarray:
-    "`-[v]x`: how `exp([w]x) v` moves with a small rotation `w`: `[..., 3, 3]`."
-    J = np.zeros(v.shape[:-1] + (3, 3))
-    J[..., 0, 1], J[..., 0, 2], J[..., 1, 2] = v[..., 2], -v[..., 1], v[..., 0]
-    J[..., 1, 0], J[..., 2, 0], J[..., 2, 1] = -v[..., 2], v[..., 1], -v[..., 0]
-    return J
+def _projection_rows(cam:np.ndarray, # [O, 3] points in the camera's frame
+                     focal:float, cx:float, cy:float,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Pixel positions `[O, 2]` of camera-frame points, and the derivative of their x and of their y with respect to the point: `[O, 3]` each."
+    iz, u, v = focal/cam[:, 2], cam[:, 0]/cam[:, 2], cam[:, 1]/cam[:, 2]
+    zero = np.zeros_like(iz)
+    return np.c_[focal*u + cx, focal*v + cy], np.c_[iz, zero, -iz*u], np.c_[zero, iz, -iz*v]
 
 class _Groups:
     "Sums of rows by group, with the grouping sorted once: `sum(x)` for `x` `[O, ...]` is `[n, ...]`."
@@ -668,6 +658,19 @@ class _Groups:
         out = np.zeros((self.n,) + x.shape[1:])
         if self.has.any(): out[self.has] = np.add.reduceat(x[self.order], self.starts[self.has], axis=0)
         return out
+
+def _normal_equations(jx:np.ndarray, jy:np.ndarray, # [O, d] derivatives of each residual's x and y
+                      r:np.ndarray, # [O, 2] residuals
+                      w:np.ndarray, # [O] weights
+                      groups:_Groups, # which unknowns each row belongs to
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "Gauss-Newton normal equations of each group: `H = sum w J^T J` `[n, d, d]` and `g = sum w J^T r` `[n, d]`."
+    d = jx.shape[1]
+    iu, ju = np.triu_indices(d) # H is symmetric: sum its upper triangle only
+    Hu = groups.sum(w[:, None]*(jx[:, iu]*jx[:, ju] + jy[:, iu]*jy[:, ju]))
+    H = np.zeros((len(Hu), d, d))
+    H[:, iu, ju] = H[:, ju, iu] = Hu
+    return H, groups.sum(w[:, None]*(jx*r[:, :1] + jy*r[:, 1:]))
 
 def cauchy_weights(r2:np.ndarray, # squared residuals
                    c:float, # scale of the Cauchy loss
@@ -689,40 +692,38 @@ class _Adjustment:
         self.f, self.cx, self.cy, self.n, self.k = fit.focal, fit.cx, fit.cy, tracks.n_frames, len(tracks)
         self.fi, self.ki, self.P = tracks.frame, tracks.track, tracks.points.astype(np.float64)
         self.by_frame, self.by_track = _Groups(self.fi, self.n), _Groups(self.ki, self.k)
-        self.L3, self.L2 = fit.shape[fit.rigid], np.asarray(landmarks, np.float64)[:, fit.rigid, :2] # [R, 3], [N, R, 2]
+        nr = len(fit.rigid)
+        self.L3, self.L2 = fit.shape[fit.rigid], np.asarray(landmarks, np.float64)[:, fit.rigid, :2].reshape(-1, 2) # [R, 3], [N R, 2]
+        self.by_frame_l = _Groups(np.repeat(np.arange(self.n), nr), self.n)
         sigma = float(np.median(fit.rmse[trusted])) if trusted.any() else 1. # the landmarks' typical error (px)
         self.anchor = float(np.clip(anchor/max(sigma*512/(2*fit.cx), 0.1)**2, 1, 100)) # weight 1/sigma^2, sigma at 512x512
-        self.A = self.anchor*trusted/len(fit.rigid) # [N] weight of each landmark of a frame
+        self.A = np.repeat(self.anchor*trusted/nr, nr) # [N R] weight of each landmark of each frame
         self.robust_px, self.anchor_px, self.damping = robust_px, anchor_px, damping
 
     def residuals(self, R, T, X):
-        "Residuals `[O, 2]` (px), camera-frame points `[O, 3]` and their projection Jacobians `[O, 2, 3]`."
-        cam = np.einsum("oij,oj->oi", R[self.fi], X[self.ki]) + T[self.fi]
-        q, J = _project_jacobian(cam, self.f, self.cx, self.cy)
-        return q - self.P, cam, J
+        "Residuals `[O, 2]` (px), rotated points `R X` `[O, 3]`, and the derivatives of the projections' x and y `[O, 3]`."
+        v = np.einsum("oij,oj->oi", R[self.fi], X[self.ki])
+        q, jx, jy = _projection_rows(v + T[self.fi], self.f, self.cx, self.cy)
+        return q - self.P, v, jx, jy
 
     def points_step(self, R, T, X, w): # w: [O] weight of each observation
-        r, _, J = self.residuals(R, T, X)
+        r, _, jx, jy = self.residuals(R, T, X)
         w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
-        JX = J @ R[self.fi] # [O, 2, 3]
-        JtW = JX.transpose(0, 2, 1)*w[:, None, None] # [O, 3, 2]
-        H, g = self.by_track.sum(JtW @ JX), self.by_track.sum((JtW @ r[..., None])[..., 0])
+        Rf = R[self.fi] # d(R X)/dX = R
+        H, g = _normal_equations(np.einsum("oi,oij->oj", jx, Rf), np.einsum("oi,oij->oj", jy, Rf), r, w, self.by_track)
         return X + _solve(H, g, self.damping)
 
     def poses_step(self, R, T, X, w):
-        r, cam, J = self.residuals(R, T, X)
+        r, v, jx, jy = self.residuals(R, T, X)
         w = w*cauchy_weights((r**2).sum(-1), self.robust_px)
-        Jp = np.concatenate([J @ _rotation_jacobian(cam - T[self.fi]), J], -1) # [O, 2, 6]: rotation, translation
-        JtW = Jp.transpose(0, 2, 1)*w[:, None, None] # [O, 6, 2]
-        H, g = self.by_frame.sum(JtW @ Jp), self.by_frame.sum((JtW @ r[..., None])[..., 0])
-        RL = np.einsum("nij,aj->nai", R, self.L3) # [N, R, 3] the anchor: rigid landmarks through each frame's pose
-        q, JL = _project_jacobian(RL + T[:, None], self.f, self.cx, self.cy)
-        rL = q - self.L2
-        wL = self.A[:, None]*cauchy_weights((rL**2).sum(-1), self.anchor_px) # [N, R]
-        JL = np.concatenate([JL @ _rotation_jacobian(RL), JL], -1).reshape(self.n, -1, 6) # [N, 2R, 6]
-        JtW = JL.transpose(0, 2, 1)*np.repeat(wL, 2, 1)[:, None] # [N, 6, 2R]
-        H, g = H + JtW @ JL, g + (JtW @ rL.reshape(self.n, -1, 1))[..., 0]
-        step = _solve(H, g, self.damping)
+        # a small rotation w of the camera moves R X by w x (R X): the derivative row of a projection row j is (R X) x j
+        H, g = _normal_equations(np.c_[np.cross(v, jx), jx], np.c_[np.cross(v, jy), jy], r, w, self.by_frame)
+        v = np.einsum("nij,aj->nai", R, self.L3).reshape(-1, 3) # [N R, 3] the anchor: rigid landmarks through each frame's pose
+        q, jx, jy = _projection_rows(v + np.repeat(T, len(self.L3), 0), self.f, self.cx, self.cy)
+        r = q - self.L2
+        HL, gL = _normal_equations(np.c_[np.cross(v, jx), jx], np.c_[np.cross(v, jy), jy], r,
+                                   self.A*cauchy_weights((r**2).sum(-1), self.anchor_px), self.by_frame_l)
+        step = _solve(H + HL, g + gL, self.damping)
         return Rotation.from_rotvec(step[:, :3]).as_matrix() @ R, T + step[:, 3:]
 
 # %% ../nbs/04_track.ipynb #9e5b2a17
