@@ -22,11 +22,11 @@ import numpy as np
 def processed_copy(source:str|None=None, # a processed workspace folder, copied as it is; None: the sample clip's, processed here if needed
                   ):
     "A private copy of a processed workspace (so training writes nowhere shared)."
-    from synctalk.workspace import Workspace, require_step, sample_workspace
+    from synctalk.workspace import Workspace, require_processed, sample_workspace
     from synctalk.cli import process_workspace
     if source:
         ws = Workspace(source)
-        for step in ("face", "masks", "track", "audio"): require_step(ws, step, f"synctalk process VIDEO -w {source}")
+        require_processed(ws)
     else:
         ws = sample_workspace("may_short.mp4")
         process_workspace(ws)

@@ -202,7 +202,7 @@ def audio_features(source, # audio file (wav/mp3/m4a/mp4...) or float [S] array 
 def load_audio_features(ws:Workspace, # a workspace where `process_audio` ran
                        ) -> np.ndarray:
     "The subject's per-frame AVE features: float32 `[N, 512]`."
-    require_step(ws, "audio", f"synctalk process VIDEO -w {ws.root}")
+    require_step(ws, "audio")
     return load_arrays(ws.path(ARTIFACTS.audio_features))["features"]
 
 # %% ../nbs/05_audio.ipynb #135a43cf

@@ -34,7 +34,7 @@ __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUF
            'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize',
            'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
            'lip_target', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'ave_train', 'process_audio',
+           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
            'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
@@ -668,7 +668,7 @@ def train_models(clips:Sequence[TalkingClip], # training clips
     encoder = train_ave(clips, expert, ave_config, out.with_name(f"{out.stem}.ave-checkpoint.pt"), device)
     if distributed_rank()[0] != 0: return out # rank 0 writes the results
     save_models(encoder, expert, expert_config, out)
-    for stage in ("expert", "ave"): out.with_name(f"{out.stem}.{stage}-checkpoint.pt").unlink(missing_ok=True)
+    for model in ("expert", "ave"): out.with_name(f"{out.stem}.{model}-checkpoint.pt").unlink(missing_ok=True)
     return out
 
 def train_default_models(expert_config:ExpertConfig=ExpertConfig(), # expert training knobs
@@ -681,9 +681,9 @@ def train_default_models(expert_config:ExpertConfig=ExpertConfig(), # expert tra
                                          ave=asdict(ave_config), cache=_CLIP_CACHE_VERSION), sort_keys=True).encode()).hexdigest()[:16]
     folder = cache_dir()/"ave"/f"default-{key}"
     with file_lock(cache_dir()/"ave"/f"default-{key}.lock"):
-        if not (folder/"ave.pt").is_file() or not expert_path(folder/"ave.pt").is_file():
-            train_models(load_clips(split.train), folder/"ave.pt", expert_config, ave_config)
-    return folder/"ave.pt"
+        if not (folder/ARTIFACTS.ave).is_file() or not expert_path(folder/ARTIFACTS.ave).is_file():
+            train_models(load_clips(split.train), folder/ARTIFACTS.ave, expert_config, ave_config)
+    return folder/ARTIFACTS.ave
 
 # %% ../nbs/05a_ave.ipynb #b8a8d287
 def clip_paths(sources:Sequence[str|Path], # videos or folders of them
@@ -706,12 +706,12 @@ def join_torchrun(device=None) -> torch.device:
         if device.type == "cuda": device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return device
 
-def ave_train(sources:Sequence[str|Path], # talking-face videos or folders of them; empty: the default split's training side
-              out:str|Path, # where to write ave.pt (the expert goes beside it)
-              expert_config:ExpertConfig=ExpertConfig(), # expert training knobs
-              ave_config:AVEConfig=AVEConfig(), # AVE training knobs
-              device=None, # torch device; default CUDA when present
-             ) -> Path:
+def train_on_videos(sources:Sequence[str|Path], # talking-face videos or folders of them; empty: the default split's training side
+                    out:str|Path, # where to write ave.pt (the expert goes beside it)
+                    expert_config:ExpertConfig=ExpertConfig(), # expert training knobs
+                    ave_config:AVEConfig=AVEConfig(), # AVE training knobs
+                    device=None, # torch device; default CUDA when present
+                   ) -> Path:
     "`synctalk ave-train`: prepare the clips (validation speakers left out), train the expert and the AVE, save `out`."
     device = join_torchrun(device)
     entries = clip_paths(sources) if sources else default_split().train
@@ -729,9 +729,9 @@ def _ave_step(ws:Workspace, force:bool, ave_weights) -> StepRun|None:
         load_audio_encoder(src) # refuse a bad file before touching the workspace
     else: src, source = train_default_models(), "default"
     expert = expert_path(src) if expert_path(src).is_file() else None
-    def make(stage):
-        shutil.copyfile(src, stage/ARTIFACTS.ave)
-        if expert: shutil.copyfile(expert, expert_path(stage/ARTIFACTS.ave))
+    def make(staging):
+        shutil.copyfile(src, staging/ARTIFACTS.ave)
+        if expert: shutil.copyfile(expert, expert_path(staging/ARTIFACTS.ave))
         return dict(source=source, path=str(Path(src).absolute()), expert=expert is not None)
     return run_step(ws, "ave", make, dict(source=source), [src] + ([expert] if expert else []), force)
 
@@ -740,13 +740,13 @@ def process_audio(ws:Workspace, # an ingested workspace
                   ave_weights:str|Path|None=None, # AVE weights (official audio_visual_encoder.pth or an ave.pt); default: keep the workspace's, else the default models
                  ) -> StepRun:
     "Steps 'ave' (`ave.pt`) and 'audio' (per-frame AVE features `[N, 512]` in `audio_features.npz`)."
-    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
+    rec = require_step(ws, "ingest")
     n = rec["meta"]["n_frames"]
     check_speech(load_audio(ws), f"the speech of {ws.root}")
     _ave_step(ws, force, ave_weights)
-    def make(stage):
+    def make(staging):
         features = audio_features(load_audio(ws), load_audio_encoder(ws.path(ARTIFACTS.ave), device=get_device()), n_frames=n)
-        save_arrays(stage/ARTIFACTS.audio_features, features=features)
+        save_arrays(staging/ARTIFACTS.audio_features, features=features)
         return dict(n_frames=n, dim=features.shape[1], feature_offset=FEATURE_OFFSET)
     return run_step(ws, "audio", make, dict(feature_offset=FEATURE_OFFSET), [ws.path(ARTIFACTS.audio), ws.path(ARTIFACTS.ave)], force)
 

@@ -15,12 +15,14 @@ __all__ = ['process_steps', 'process_workspace', 'cmd_ingest', 'cmd_process', 'c
 
 # %% ../nbs/11_cli.ipynb #69bfa295
 def process_steps() -> list:
-    "The preprocessing steps after ingest, in order: each is `step(ws, force=False)` and returns a `StepRun`."
+    "The preprocessing steps after ingest, in the order of `PROCESS_STEPS`: each is `step(ws, force=False)` and returns a `StepRun`."
+    from synctalk.workspace import PROCESS_STEPS
     from synctalk.face import process_face
     from synctalk.masks import process_masks
     from synctalk.track import process_track
     from synctalk.ave import process_audio
-    return [process_face, process_masks, process_track, process_audio]
+    steps = dict(face=process_face, masks=process_masks, track=process_track, audio=process_audio)
+    return [steps[name] for name in PROCESS_STEPS]
 
 def process_workspace(ws, # an ingested workspace
                       force:bool=False, # re-run every step even if up to date
@@ -58,9 +60,9 @@ def cmd_process(args):
 
 def cmd_ave_train(args):
     from dataclasses import replace
-    from synctalk.ave import AVEConfig, ExpertConfig, ave_train
+    from synctalk.ave import AVEConfig, ExpertConfig, train_on_videos
     expert, ave = ExpertConfig(seed=args.seed), AVEConfig(seed=args.seed)
-    out = ave_train(args.clips, args.out, replace(expert, steps=args.steps or expert.steps), replace(ave, steps=args.ave_steps or ave.steps),
+    out = train_on_videos(args.clips, args.out, replace(expert, steps=args.steps or expert.steps), replace(ave, steps=args.ave_steps or ave.steps),
                     device=args.device)
     print(f"trained the lip-sync expert and the audio-visual encoder on {len(args.clips) or 'the default'} clip(s) -> {out}")
 

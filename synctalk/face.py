@@ -13,9 +13,9 @@ import ipywidgets as widgets
 import numpy as np
 from scipy.signal import savgol_filter
 
-from .core import SynctalkError, progress, native_stderr_silenced
+from .core import FPS, SynctalkError, progress, native_stderr_silenced
 from .assets import asset_path
-from .workspace import Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
+from .workspace import ARTIFACTS, Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
 
 # %% auto #0
 __all__ = ['LIPS_OUTER', 'LIPS_INNER', 'LEFT_EYE', 'RIGHT_EYE', 'LEFT_BROW', 'RIGHT_BROW', 'LEFT_IRIS', 'RIGHT_IRIS', 'FACE_OVAL',
@@ -157,7 +157,7 @@ def _orthonormalize(matrices:np.ndarray, # [N, 4, 4]
 
 # %% ../nbs/02_face.ipynb #4ecd883b
 def detect_faces(frames:np.ndarray, # uint8 [N, H, W, 3] RGB
-                 fps:float=25, # frame rate, for the landmarker's timestamps
+                 fps:float=FPS, # frame rate, for the landmarker's timestamps
                  max_missing:float=0.1, # largest fraction of frames allowed without a face
                  max_gap:int=5, # longest gap (frames) filled by interpolation
                 ) -> FaceTrack:
@@ -270,31 +270,31 @@ def process_face(ws:Workspace, # an ingested workspace
                  max_gap:int=5, # longest gap (frames) filled by interpolation
                 ) -> StepRun:
     "Step 'face': landmarks, blendshapes, transforms and boxes of every frame into `face.npz`."
-    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
-    def make(stage):
+    rec = require_step(ws, "ingest")
+    def make(staging):
         frames = load_frames(ws)
         track = detect_faces(frames, rec["params"]["fps"], max_missing, max_gap)
         if smooth: track = replace(track, blendshapes=smooth_blendshapes(track.blendshapes))
         crop = stable_crop(track.boxes, frames.shape[1:3])
-        save_arrays(stage/"face.npz", **{k: getattr(track, k) for k in _ARRAYS},
+        save_arrays(staging/ARTIFACTS.face, **{k: getattr(track, k) for k in _ARRAYS},
                     blendshape_names=np.array(track.blendshape_names), crop=np.array(crop))
         missing = np.flatnonzero(~track.detected)
         return dict(n_frames=len(track), n_missing=len(missing), missing_frames=frame_ranges(missing, 50), crop=list(crop))
     return run_step(ws, "face", make, dict(smooth=smooth, max_missing=max_missing, max_gap=max_gap),
-                    [ws.path("frames.mp4")], force)
+                    [ws.path(ARTIFACTS.frames)], force)
 
 def load_face(ws:Workspace, # a workspace where `process_face` ran
              ) -> FaceTrack:
     "The workspace's `FaceTrack`."
-    require_step(ws, "face", f"synctalk process VIDEO -w {ws.root}")
-    a = load_arrays(ws.path("face.npz"))
+    require_step(ws, "face")
+    a = load_arrays(ws.path(ARTIFACTS.face))
     return FaceTrack(**{k: a[k] for k in _ARRAYS}, blendshape_names=tuple(str(s) for s in a["blendshape_names"]))
 
 def load_crop(ws:Workspace, # a workspace where `process_face` ran
              ) -> SquareCrop:
     "The clip's stable square face crop."
-    require_step(ws, "face", f"synctalk process VIDEO -w {ws.root}")
-    return SquareCrop(*(int(v) for v in load_arrays(ws.path("face.npz"))["crop"]))
+    require_step(ws, "face")
+    return SquareCrop(*(int(v) for v in load_arrays(ws.path(ARTIFACTS.face))["crop"]))
 
 # %% ../nbs/02_face.ipynb #a6523191
 def _jpeg(rgb:np.ndarray) -> bytes:

@@ -13,7 +13,7 @@ import av
 import cv2
 import numpy as np
 
-from .core import InputError, atomic_path
+from .core import FPS, InputError, atomic_path
 
 # %% auto #0
 __all__ = ['open_media', 'VideoInfo', 'probe_video', 'iter_video', 'read_video', 'center_crop_resize', 'audio_offset',
@@ -54,7 +54,7 @@ def probe_video(path:str|Path, # a video file
         stream = _check_video_stream(c, path)
         times = [t for t, _ in _decode_frames(c, stream, path, to_rgb=False)]
         has_audio = bool(c.streams.audio)
-    step = np.median(np.diff(times)) if len(times) > 1 else 1/float(stream.average_rate or 25)
+    step = np.median(np.diff(times)) if len(times) > 1 else 1/float(stream.average_rate or FPS)
     duration = times[-1] - times[0] + step
     return VideoInfo(stream.codec_context.width, stream.codec_context.height, float(len(times)/duration),
                      len(times), float(duration), has_audio)
@@ -74,7 +74,7 @@ def _decode_frames(container, stream, path, to_rgb=True) -> Iterator[tuple[float
 
 # %% ../nbs/01_io.ipynb #ab6714a4
 def iter_video(path:str|Path, # a video file
-               fps:float=25, # output frame rate
+               fps:float=FPS, # output frame rate
               ) -> Iterator[np.ndarray]:
     "Yield the frames of `path` resampled to `fps` by nearest timestamp: `uint8 [H, W, 3]` RGB."
     with open_media(path) as c:
@@ -93,7 +93,7 @@ def iter_video(path:str|Path, # a video file
             yield prev; k += 1
 
 def read_video(path:str|Path, # a video file
-               fps:float=25, # output frame rate
+               fps:float=FPS, # output frame rate
                size:int|None=None, # if given, center-crop to a square and resize to `size`
               ) -> np.ndarray:
     "All frames of `path` at `fps`, optionally square-cropped: `uint8 [N, H, W, 3]`."
@@ -177,7 +177,7 @@ def write_wav(path:str|Path, # output .wav
 
 def write_video(path:str|Path, # output .mp4
                 frames:Iterable[np.ndarray], # uint8 [H, W, 3] RGB frames, all the same size (H, W even)
-                fps:float=25, # frame rate
+                fps:float=FPS, # frame rate
                 audio:np.ndarray|None=None, # optional mono float [S] soundtrack
                 sr:int=16000, # audio sample rate
                 crf:int=18, # H.264 quality: 0 lossless RGB (an internal format), 18 visually lossless, 23 default

@@ -13,7 +13,7 @@ from scipy.ndimage import convolve1d
 
 from .core import SynctalkError, progress
 from .face import (FaceTrack, FrameScrubber, load_face, LIPS_OUTER, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW, FACE_OVAL)
-from .workspace import Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
+from .workspace import ARTIFACTS, Workspace, StepRun, run_step, require_step, save_arrays, load_arrays, load_frames
 
 # %% auto #0
 __all__ = ['REGIONS', 'PALETTE', 'FaceFrame', 'face_frame', 'grabcut_seeds', 'ColourModels', 'fit_colour_models', 'cut_person',
@@ -334,28 +334,28 @@ def process_masks(ws:Workspace, # a workspace where `process_face` ran
                   window:int=5, # temporal filter length (frames)
                  ) -> StepRun:
     "Step 'masks': region labels of every frame (`masks.npz`) and the background plate (`background.png`)."
-    require_step(ws, "face", f"synctalk process VIDEO -w {ws.root}")
-    def make(stage):
+    require_step(ws, "face")
+    def make(staging):
         frames, track = load_frames(ws), load_face(ws)
         masks = make_masks(frames, track, work_size, window)
         plate = background_plate(frames, masks.person())
         quality = mask_quality(frames, track, masks, plate)
-        save_arrays(stage/"masks.npz", labels=masks.labels, regions=np.array(REGIONS), plate_seen=plate.seen)
-        cv2.imwrite(str(stage/"background.png"), cv2.cvtColor(plate.image, cv2.COLOR_RGB2BGR))
+        save_arrays(staging/ARTIFACTS.masks, labels=masks.labels, regions=np.array(REGIONS), plate_seen=plate.seen)
+        cv2.imwrite(str(staging/ARTIFACTS.background), cv2.cvtColor(plate.image, cv2.COLOR_RGB2BGR))
         return dict(n_frames=len(masks), plate_seen=float(plate.seen.mean()), **quality._asdict())
     return run_step(ws, "masks", make, dict(work_size=work_size, window=window),
-                    [ws.path("frames.mp4"), ws.path("face.npz")], force)
+                    [ws.path(ARTIFACTS.frames), ws.path(ARTIFACTS.face)], force)
 
 def load_masks(ws:Workspace, # a workspace where `process_masks` ran
               ) -> Masks:
     "The workspace's region masks."
-    require_step(ws, "masks", f"synctalk process VIDEO -w {ws.root}")
-    return Masks(load_arrays(ws.path("masks.npz"))["labels"])
+    require_step(ws, "masks")
+    return Masks(load_arrays(ws.path(ARTIFACTS.masks))["labels"])
 
 def load_background(ws:Workspace, # a workspace where `process_masks` ran
                    ) -> np.ndarray:
     "The workspace's background plate: `uint8 [H, W, 3]` RGB."
-    require_step(ws, "masks", f"synctalk process VIDEO -w {ws.root}")
+    require_step(ws, "masks")
     return cv2.cvtColor(cv2.imread(str(ws.path("background.png")), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 # %% ../nbs/03_masks.ipynb #a50917e8

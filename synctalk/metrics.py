@@ -300,7 +300,7 @@ def evaluate(ws:Workspace, # a trained workspace
              device:str|None=None,
             ) -> StepRun:
     "Step 'evaluate': held-out figures of the model and the baselines, and the cross-driven sync check."
-    rec = require_step(ws, "train", f"synctalk train -w {ws.root}")
+    rec = require_step(ws, "train")
     cross = Path(cross_audio) if cross_audio else asset_path("radio31.wav")
     fps = clip_info(ws).fps
     def make(staging):

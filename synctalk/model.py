@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .core import SynctalkError, atomic_path, denormals_flushed, get_device
-from .workspace import Workspace, ARTIFACTS, heldout_start, require_step
+from .workspace import Workspace, ARTIFACTS, heldout_start, require_processed, require_step
 from .nerf import NeRFConfig, PortraitNeRF, Conditioning, neighbour_windows, render_frame
 
 # %% auto #0
@@ -115,7 +115,7 @@ class SubjectData:
 def workspace_audio_kind(ws:Workspace, # a workspace where `process_audio` ran
                         ) -> str:
     "Which audio encoder made the workspace's features: 'ave:' and the start of the sha256 of its `ave.pt`."
-    rec = require_step(ws, "audio", f"synctalk process VIDEO -w {ws.root}")
+    rec = require_step(ws, "audio")
     return "ave:" + rec.inputs.get(ARTIFACTS.ave, "unknown")[:12]
 
 def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audio)
@@ -123,7 +123,7 @@ def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audi
                  n_train:int|None=None, # training frames; default: all but the held-out tail (`heldout_start`)
                 ) -> SubjectData:
     "The workspace's subject at S x S, read from its step outputs (nothing is written)."
-    for step in ("face", "masks", "track", "audio"): require_step(ws, step, f"synctalk process VIDEO -w {ws.root}")
+    require_processed(ws)
     from synctalk.face import load_face, expression_coefficients, EXPRESSION_NAMES
     from synctalk.track import load_poses
     from synctalk.audio import load_audio_features
@@ -218,7 +218,7 @@ def load_nerf(ws:Workspace, # a workspace where training ran
              ) -> TrainedNeRF:
     "The workspace's trained portrait NeRF; refuses it if the workspace's audio encoder or expression coefficients changed since."
     from synctalk.face import EXPRESSION_NAMES
-    require_step(ws, "train", f"synctalk train -w {ws.root}")
+    require_step(ws, "train")
     nerf = load_checkpoint(ws.path(ARTIFACTS.model), device)
     nerf.record.check(audio_kind=workspace_audio_kind(ws), expression_names=tuple(EXPRESSION_NAMES))
     return nerf

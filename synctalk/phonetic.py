@@ -11,7 +11,7 @@ import cv2
 import ipywidgets as widgets
 import numpy as np
 
-from .core import InputError
+from .core import FPS, InputError
 from .io import iter_video, read_audio
 
 # %% auto #0
@@ -73,7 +73,7 @@ PHONE_OPENING = {
 
 def expected_opening(phones:Sequence[tuple[str, float, float]], # (phone, start s, end s) segments, e.g. from `speech_phones`
                      n_frames:int, # video frames to cover
-                     fps:float=25.0, # video frame rate
+                     fps:float=FPS, # video frame rate
                     ) -> np.ndarray:
     "The mouth opening the phones imply, averaged over each frame `[i/fps, (i+1)/fps)`: float32 `[N]` in [0, 1]; silence past the phones."
     if n_frames < 1 or fps <= 0: raise PhoneticError(f"{n_frames} frames at {fps} fps: give at least one frame and a positive frame rate")
@@ -155,7 +155,7 @@ def shift_correlation(expected:np.ndarray, # float [M] opening expected from the
 # %% ../nbs/05b_phonetic.ipynb #1f21cd58
 def phonetic_sync(audio:np.ndarray, # float32 [S] the speech, mono at 16 kHz, starting with frame 0
                   opening:np.ndarray, # float [N] measured mouth opening (`mouth_opening`), NaN where unknown
-                  fps:float=25.0, # video frame rate
+                  fps:float=FPS, # video frame rate
                   max_shift:int=15, # K: largest offset tried, in frames
                   detrend:int=9, # frames of running mean removed from both curves first (odd; 0: none)
                  ) -> PhoneticSync:
@@ -170,7 +170,7 @@ def _shrunk(frame, max_side):
     return cv2.resize(frame, (round(frame.shape[1]*s), round(frame.shape[0]*s)), interpolation=cv2.INTER_AREA)
 
 def video_mouth_opening(path:str|Path, # a video of one speaking face
-                        fps:float=25, # frame rate to measure at
+                        fps:float=FPS, # frame rate to measure at
                         max_side:int=640, # frames are shrunk to at most this long side before face detection
                        ) -> np.ndarray:
     "The mouth opening of the face in `path` at `fps`, NaN where no face was found: float32 `[N]`."
@@ -183,7 +183,7 @@ def video_mouth_opening(path:str|Path, # a video of one speaking face
 
 def video_phonetic_sync(path:str|Path, # a video of one speaking face
                         audio_path:str|Path|None=None, # the speech to check against it; default: the video's own sound
-                        fps:float=25, # frame rate to measure at
+                        fps:float=FPS, # frame rate to measure at
                         max_shift:int=15, # K: largest offset tried, in frames
                        ) -> PhoneticSync:
     "The phonetic sync of a video's mouth with its own speech (or with `audio_path`)."
@@ -199,7 +199,7 @@ class PhoneticSyncExplorer(widgets.VBox):
     "The correlation by audio offset, and measured against expected mouth opening at the chosen offset."
     def __init__(self, expected:np.ndarray, # float [M] opening expected from the audio (`expected_opening`)
                  opening:np.ndarray, # float [N] measured opening, NaN where unknown
-                 fps:float=25.0, # video frame rate
+                 fps:float=FPS, # video frame rate
                  max_shift:int=15, # K: largest offset tried, in frames
                  detrend:int=9, # frames of running mean removed from both curves (odd; 0: none)
                 ):
@@ -236,7 +236,7 @@ class PhoneticSyncExplorer(widgets.VBox):
 
 def phonetic_explorer(audio:np.ndarray, # float32 [S] the speech, mono at 16 kHz
                       opening:np.ndarray, # float [N] measured mouth opening, NaN where unknown
-                      fps:float=25.0, # video frame rate
+                      fps:float=FPS, # video frame rate
                       max_shift:int=15, # K: largest offset tried, in frames
                      ) -> PhoneticSyncExplorer:
     "An explorer of the phonetic sync of `audio` with `opening`."

@@ -997,13 +997,13 @@ def process_track(ws:Workspace, # a workspace where `process_masks` ran
                   config:StabilizerConfig=StabilizerConfig(),
                  ) -> StepRun:
     "Step 'track': camera poses of every frame (`poses.npz`) and the keypoint tracks (`keypoints.npz`)."
-    require_step(ws, "masks", f"synctalk process VIDEO -w {ws.root}")
-    def make(stage):
+    require_step(ws, "masks")
+    def make(staging):
         s = stabilize_head(load_frames(ws), load_face(ws), load_masks(ws), config)
         p, t = s.poses, s.tracks
-        save_arrays(stage/ARTIFACTS.poses, c2w=p.c2w, raw_c2w=p.raw_c2w, focal=p.focal, cx=p.cx, cy=p.cy, width=p.width, height=p.height,
+        save_arrays(staging/ARTIFACTS.poses, c2w=p.c2w, raw_c2w=p.raw_c2w, focal=p.focal, cx=p.cx, cy=p.cy, width=p.width, height=p.height,
                     head_centre_cm=HEAD_CENTRE_CM, cm_per_unit=CM_PER_UNIT)
-        save_arrays(stage/ARTIFACTS.keypoints, n_frames=t.n_frames, refs=t.refs, frame=t.frame, track=t.track, points=t.points,
+        save_arrays(staging/ARTIFACTS.keypoints, n_frames=t.n_frames, refs=t.refs, frame=t.frame, track=t.track, points=t.points,
                     scale=t.scale, world=t.world, inliers=t.inliers, used=t.used)
         return _track_meta(s)
     return run_step(ws, "track", make, asdict(config), [ws.path(a) for a in (ARTIFACTS.frames, ARTIFACTS.face, ARTIFACTS.masks)], force)
@@ -1011,14 +1011,14 @@ def process_track(ws:Workspace, # a workspace where `process_masks` ran
 def load_poses(ws:Workspace, # a workspace where `process_track` ran
               ) -> CameraPoses:
     "The workspace's camera poses."
-    require_step(ws, "track", f"synctalk process VIDEO -w {ws.root}")
+    require_step(ws, "track")
     a = load_arrays(ws.path(ARTIFACTS.poses))
     return CameraPoses(a["c2w"], a["raw_c2w"], float(a["focal"]), float(a["cx"]), float(a["cy"]), int(a["width"]), int(a["height"]))
 
 def load_keypoints(ws:Workspace, # a workspace where `process_track` ran
                   ) -> KeypointTracks:
     "The workspace's keypoint observations, with their tracks' 3D positions and what the adjustment kept."
-    require_step(ws, "track", f"synctalk process VIDEO -w {ws.root}")
+    require_step(ws, "track")
     a = load_arrays(ws.path(ARTIFACTS.keypoints))
     return KeypointTracks(int(a["n_frames"]), a["refs"], a["frame"], a["track"], a["points"], float(a["scale"]), a["world"], a["inliers"], a["used"])
 

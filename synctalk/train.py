@@ -118,7 +118,7 @@ def prepare_training_data(ws:Workspace, # a processed workspace
     "Step 'train-data': frames and region labels at S x S as uint8 .npy files (`train/`)."
     from synctalk.masks import load_masks
     fps = clip_info(ws).fps
-    require_step(ws, "masks", f"synctalk process VIDEO -w {ws.root}")
+    require_step(ws, "masks")
     S = resolution
     def make(staging):
         labels = load_masks(ws).labels # uint8 [N, H, W]

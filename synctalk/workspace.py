@@ -17,10 +17,10 @@ from .assets import sha256_file, asset_path, cache_dir
 from .io import probe_video, iter_video, read_audio, read_video, write_video, write_wav, center_crop_resize
 
 # %% auto #0
-__all__ = ['ARTIFACTS', 'HELDOUT_FRACTION', 'MIN_SECONDS', 'MIN_SIDE', 'ArtifactNames', 'StepRecord', 'WorkspaceError',
-           'Workspace', 'StepRun', 'run_step', 'require_step', 'save_arrays', 'load_arrays', 'heldout_start',
-           'check_video', 'ingest', 'ClipInfo', 'clip_info', 'load_frames', 'load_audio', 'sample_workspace',
-           'workspace_summary']
+__all__ = ['ARTIFACTS', 'PROCESS_STEPS', 'STEP_COMMANDS', 'HELDOUT_FRACTION', 'MIN_SECONDS', 'MIN_SIDE', 'ArtifactNames',
+           'StepRecord', 'WorkspaceError', 'Workspace', 'StepRun', 'run_step', 'require_step', 'require_processed',
+           'save_arrays', 'load_arrays', 'heldout_start', 'check_video', 'ingest', 'ClipInfo', 'clip_info',
+           'load_frames', 'load_audio', 'sample_workspace', 'workspace_summary']
 
 # %% ../nbs/01b_workspace.ipynb #cbe35298
 @dataclass(frozen=True)
@@ -144,14 +144,21 @@ def _run_step_locked(ws, step, make, params, hashes, force):
     return StepRun(step, True, outputs, meta)
 
 # %% ../nbs/01b_workspace.ipynb #c5476f19
+PROCESS_STEPS = ("face", "masks", "track", "audio") # what `synctalk process` runs after ingest, in order ('audio' brings 'ave')
+STEP_COMMANDS = {"ingest": "synctalk ingest VIDEO", **{s: "synctalk process VIDEO" for s in (*PROCESS_STEPS, "ave")},
+                 "train-data": "synctalk train", "train": "synctalk train", "evaluate": "synctalk evaluate"}
+
 def require_step(ws:Workspace, # the subject's workspace
-                 step:str, # the step whose outputs are needed
-                 command:str, # the command that makes them, for the message
+                 step:str, # the step whose outputs are needed (a key of `STEP_COMMANDS`)
                 ) -> StepRecord:
     "The manifest record of `step`, or a `WorkspaceError` saying which command makes it."
     rec = ws.record(step)
-    if rec is None: raise WorkspaceError(f"workspace {ws.root} has no up-to-date '{step}' step: run `{command}` first")
+    if rec is None: raise WorkspaceError(f"workspace {ws.root} has no up-to-date '{step}' step: run `{STEP_COMMANDS[step]} -w {ws.root}` first")
     return rec
+
+def require_processed(ws:Workspace) -> None:
+    "Fail with the command to run unless every step of `synctalk process` is up to date."
+    for step in PROCESS_STEPS: require_step(ws, step)
 
 # %% ../nbs/01b_workspace.ipynb #06da7fba
 def save_arrays(path:str|Path, # output .npz
@@ -218,7 +225,7 @@ class ClipInfo(NamedTuple):
 def clip_info(ws:Workspace, # an ingested workspace
              ) -> ClipInfo:
     "The ingested clip's frame count, frame rate and size."
-    rec = require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
+    rec = require_step(ws, "ingest")
     return ClipInfo(int(rec.meta["n_frames"]), float(rec.params["fps"]), int(rec.params["size"]))
 
 def load_frames(ws:Workspace, # an ingested workspace
@@ -239,7 +246,7 @@ def _decoded(path:str, mtime_ns:int, size:int, fps:float) -> np.ndarray:
 def load_audio(ws:Workspace, # an ingested workspace
               ) -> np.ndarray:
     "The workspace's speech: float32 `[S]` at 16 kHz."
-    require_step(ws, "ingest", f"synctalk ingest VIDEO -w {ws.root}")
+    require_step(ws, "ingest")
     if not ws.path(ARTIFACTS.audio).exists():
         raise WorkspaceError(f"workspace {ws.root} has no audio.wav (the video had no sound): ingest a video with speech")
     return read_audio(ws.path(ARTIFACTS.audio))
