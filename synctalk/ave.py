@@ -23,19 +23,19 @@ from .workspace import (ARTIFACTS, StepRun, Workspace, heldout_start, load_array
                                 save_arrays)
 from .audio import (FEATURE_OFFSET, MAX_ABS, SR, AudioEncoder, audio_features, check_speech, encode_windows, fit_audio,
                             load_audio_encoder, melspectrogram, mel_windows)
-from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces
+from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces, lip_gap
 
 # %% auto #0
 __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUFFIXES', 'RIGID_POINTS', 'JAW_POINTS',
            'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'CorpusClip',
            'corpus_dir', 'folder_clips', 'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces',
-           'mouth_shape', 'lip_gap', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech',
-           'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run',
-           'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize',
-           'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
-           'lip_target', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
-           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
+           'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'prepare_clip',
+           'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run', 'clip_run',
+           'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize', 'train_expert',
+           'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target',
+           'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert', 'train_models',
+           'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio', 'SyncResult',
+           'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -136,12 +136,6 @@ def mouth_shape(landmarks:np.ndarray, # float [N, 478, 3] in pixels
     points = align_faces(landmarks)[:, MOUTH_POINTS].reshape(len(landmarks), -1)
     sel = [i for i, n in enumerate(names) if n.startswith(MOUTH_PREFIXES)]
     return np.concatenate([10*points, blendshapes[:, sel]], 1).astype(np.float32)
-
-def lip_gap(landmarks:np.ndarray, # float [N, 478, 3] in pixels
-           ) -> np.ndarray:
-    "Inner-lip opening (landmarks 13-14) over the face width (234-454): float32 `[N]`."
-    gap = np.linalg.norm(landmarks[:, 13, :2] - landmarks[:, 14, :2], axis=-1)
-    return (gap/np.linalg.norm(landmarks[:, 454, :2] - landmarks[:, 234, :2], axis=-1)).astype(np.float32)
 
 # %% ../nbs/05a_ave.ipynb #48100d07
 def speech_mel(audio:np.ndarray, # float [S] at 16 kHz, fitted to the clip's frames

@@ -21,7 +21,7 @@ from .workspace import ARTIFACTS, Workspace, StepRun, run_step, require_step, sa
 __all__ = ['LIPS_OUTER', 'LIPS_INNER', 'LEFT_EYE', 'RIGHT_EYE', 'LEFT_BROW', 'RIGHT_BROW', 'LEFT_IRIS', 'RIGHT_IRIS', 'FACE_OVAL',
            'N_LANDMARKS', 'MAX_LOOK_CHANGE', 'EXPRESSION_NAMES', 'FaceError', 'FaceTrack', 'face_boxes',
            'face_landmarker', 'face_signature', 'frame_ranges', 'fill_gaps', 'detect_faces', 'smooth_blendshapes',
-           'expression_coefficients', 'SquareCrop', 'stable_crop', 'process_face', 'load_face', 'load_crop',
+           'expression_coefficients', 'SquareCrop', 'stable_crop', 'process_face', 'load_face', 'load_crop', 'lip_gap',
            'draw_face', 'FrameScrubber']
 
 # %% ../nbs/02_face.ipynb #7f688138
@@ -295,6 +295,15 @@ def load_crop(ws:Workspace, # a workspace where `process_face` ran
     "The clip's stable square face crop."
     require_step(ws, "face")
     return SquareCrop(*(int(v) for v in load_arrays(ws.path(ARTIFACTS.face))["crop"]))
+
+# %% ../nbs/02_face.ipynb #db17f9ee
+def lip_gap(landmarks:np.ndarray, # float [N, 478, >=2] landmarks, x and y in pixels
+           ) -> np.ndarray:
+    "The inner-lip gap (13-14) over the face width (234-454) in each frame: float32 `[N]`, NaN where the face has no width."
+    lm = np.asarray(landmarks, np.float32)
+    gap = np.linalg.norm(lm[:, 13, :2] - lm[:, 14, :2], axis=-1)
+    width = np.linalg.norm(lm[:, 454, :2] - lm[:, 234, :2], axis=-1)
+    return np.where(width > 0, gap/np.where(width > 0, width, 1), np.nan).astype(np.float32)
 
 # %% ../nbs/02_face.ipynb #a6523191
 def _jpeg(rgb:np.ndarray) -> bytes:

@@ -16,7 +16,7 @@ from .core import FPS, progress, warn_once
 from .assets import asset_path
 from .io import write_video
 from .workspace import Workspace, StepRun, ARTIFACTS, clip_info, run_step, require_step, load_audio
-from .face import FaceError, detect_faces, load_face, LIPS_OUTER, LIPS_INNER
+from .face import FaceError, detect_faces, lip_gap, load_face, LIPS_OUTER, LIPS_INNER
 from .audio import SR
 from .model import load_nerf, subject_data
 from .composite import SourceClip, drive, infer
@@ -25,7 +25,7 @@ from .composite import SourceClip, drive, infer
 __all__ = ['RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance',
            'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity',
            'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout',
-           'SyncScore', 'sync_score', 'workspace_expert', 'evaluate']
+           'SyncScore', 'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
 
 # %% ../nbs/10_metrics.ipynb #f6ec8cef
 def _as_float(frames:np.ndarray):
@@ -103,13 +103,15 @@ class FaceAgreement:
     lmd: float # mean mouth-landmark distance, pixels at 512x512
     aue: float # mean absolute blendshape error
     n_compared: int # frames where both faces were found
+    lip_r: float = float("nan") # Pearson r of the inner-lip gap (`synctalk.face.lip_gap`), render against real
+    lip_ratio: float = float("nan") # the render's lip-gap standard deviation over the real one's (1: as much motion)
 
 def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
                    real:np.ndarray|None=None, # uint8 [N, H, W, 3] real frames (or give `real_track`)
                    fps:float=FPS, # frame rate, for the landmarker
                    real_track=None, # a FaceTrack of the real frames, to avoid detecting them again
                   ) -> FaceAgreement:
-    "LMD and AUE of `pred` against `real`, from MediaPipe landmarks and blendshapes."
+    "LMD, AUE and lip motion of `pred` against `real`, from MediaPipe landmarks and blendshapes."
     mouth = list(LIPS_OUTER + LIPS_INNER)
     try: p = detect_faces(pred, fps=fps, max_missing=1.0, max_gap=0)
     except FaceError as e: # e.g. an early model renders nothing face-like
@@ -121,7 +123,10 @@ def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
     scale = 512/pred.shape[2]
     dist = np.linalg.norm(p.landmarks[both][:, mouth, :2] - r.landmarks[both][:, mouth, :2], axis=-1)
     aue = np.abs(p.blendshapes[both] - r.blendshapes[both]).mean()
-    return FaceAgreement(float(dist.mean()*scale), float(aue), int(both.sum()))
+    gp, gr = lip_gap(p.landmarks[both]), lip_gap(r.landmarks[both])
+    moving = both.sum() > 2 and gp.std() > 0 and gr.std() > 0
+    lip_r = float(np.corrcoef(gp, gr)[0, 1]) if moving else float("nan")
+    return FaceAgreement(float(dist.mean()*scale), float(aue), int(both.sum()), lip_r, float(gp.std()/gr.std()) if moving else float("nan"))
 
 # %% ../nbs/10_metrics.ipynb #beaa7dd2
 @dataclass
@@ -137,8 +142,12 @@ class MethodScores:
     lpips_full: float = float("nan")
     lmd: float = float("nan")
     aue: float = float("nan")
+    lip_r: float = float("nan")
+    lip_ratio: float = float("nan")
     sync_conf: float = float("nan")
     sync_offset: float = float("nan")
+    phone_r: float = float("nan")
+    phone_offset: float = float("nan")
     fps: float = float("nan")
 
 def image_scores(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
@@ -240,7 +249,7 @@ def union_box(boxes:np.ndarray, # [T, 4] x0, y0, x1, y1
 def _scores(pred, real, real_track, box) -> MethodScores:
     s = image_scores(pred, real, box)
     fa = face_agreement(pred, real_track=real_track)
-    s.lmd, s.aue = fa.lmd, fa.aue
+    s.lmd, s.aue, s.lip_r, s.lip_ratio = fa.lmd, fa.aue, fa.lip_r, fa.lip_ratio
     return s
 
 def evaluate_heldout(ws:Workspace, # a trained workspace
@@ -293,6 +302,16 @@ def workspace_expert(ws:Workspace):
     warn_once(f"{ws.root} has no lip-sync expert beside its encoder (given weights come without one): sync figures are not measured")
     return None
 
+def phone_score(video:str|Path, # an mp4 with the speech muxed in
+               ) -> SyncScore:
+    "The phonetic check of `video` (`synctalk.phonetic`): its best correlation as the confidence, and its offset."
+    from synctalk.phonetic import PhoneticError, video_phonetic_sync
+    try: ph = video_phonetic_sync(video)
+    except (PhoneticError, FaceError) as e:
+        warn_once(f"phonetic sync is not measured for {Path(video).name}: {e}")
+        return NOT_MEASURED
+    return SyncScore(float(ph.correlation), float(ph.offset))
+
 # %% ../nbs/10_metrics.ipynb #bac2cf4c
 def evaluate(ws:Workspace, # a trained workspace
              cross_audio:str|Path|None=None, # speech for the cross-driven check (default: the radio31.wav asset)
@@ -312,14 +331,22 @@ def evaluate(ws:Workspace, # a trained workspace
             video = staging/ARTIFACTS.heldout(name)
             write_video(video, frames, fps=fps, audio=speech)
             ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, expert)
+            ev.rows[name].phone_r, ev.rows[name].phone_offset = phone_score(video)
+        real = staging/ARTIFACTS.heldout("real")
+        write_video(real, np.asarray(SourceClip.from_workspace(ws).frames[ev.held_out]), fps=fps, audio=speech)
+        real_sync, real_phone = sync_score(real, expert), phone_score(real)
         driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
-        cross_sync = sync_score(driven.path, expert)
+        cross_sync, cross_phone = sync_score(driven.path, expert), phone_score(driven.path)
         report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()},
-                      cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict()),
+                      real=dict(sync_conf=real_sync.confidence, sync_offset=real_sync.offset, phone_r=real_phone.confidence, phone_offset=real_phone.offset),
+                      cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict(),
+                                        phone_r=cross_phone.confidence, phone_offset=cross_phone.offset),
                       model=dict(steps=rec.meta.get("steps"), resolution=rec.meta.get("resolution")))
         (staging/ARTIFACTS.metrics).write_text(json.dumps(report, indent=1, default=float))
-        (staging/ARTIFACTS.metrics_table).write_text(ev.table() + f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
-                                                f"sync confidence {cross_sync.confidence:.3f}, offset {cross_sync.offset:g} frames, "
+        (staging/ARTIFACTS.metrics_table).write_text(ev.table() + f"\nreal held-out frames: sync offset {real_sync.offset:g}, phonetic offset {real_phone.offset:g} frames"
+                                                f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
+                                                f"sync confidence {cross_sync.confidence:.3f}, offset {cross_sync.offset:g} frames; "
+                                                f"phonetic r {cross_phone.confidence:.3f}, offset {cross_phone.offset:g} frames; "
                                                 f"{driven.fps:.2f} frames/s\n")
         return dict(psnr_full_portrait=ev.rows["portrait"].psnr_full, lmd_portrait=ev.rows["portrait"].lmd,
                     cross_offset=cross_sync.offset)

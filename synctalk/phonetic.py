@@ -13,12 +13,12 @@ import numpy as np
 
 from .core import FPS, InputError
 from .io import iter_video, read_audio
+from .face import detect_faces, lip_gap
 
 # %% auto #0
-__all__ = ['SR', 'PHONE_RATE', 'PHONE_OPENING', 'UPPER_LIP', 'LOWER_LIP', 'FACE_LEFT', 'FACE_RIGHT', 'MIN_FRAMES',
-           'PhoneticError', 'Phone', 'phone_decoder', 'speech_phones', 'expected_opening', 'mouth_opening',
-           'PhoneticSync', 'shift_correlation', 'phonetic_sync', 'video_mouth_opening', 'video_phonetic_sync',
-           'PhoneticSyncExplorer', 'phonetic_explorer']
+__all__ = ['SR', 'PHONE_RATE', 'PHONE_OPENING', 'MIN_FRAMES', 'PhoneticError', 'Phone', 'phone_decoder', 'speech_phones',
+           'expected_opening', 'mouth_opening', 'PhoneticSync', 'shift_correlation', 'phonetic_sync',
+           'video_mouth_opening', 'video_phonetic_sync', 'PhoneticSyncExplorer', 'phonetic_explorer']
 
 # %% ../nbs/05b_phonetic.ipynb #4dc3cbfd
 SR = 16000 # the acoustic model's sample rate
@@ -88,17 +88,13 @@ def expected_opening(phones:Sequence[tuple[str, float, float]], # (phone, start 
     return np.where(width > 0, mean, steps[edges[:-1]]).astype(np.float32)
 
 # %% ../nbs/05b_phonetic.ipynb #16e7fe11
-UPPER_LIP, LOWER_LIP, FACE_LEFT, FACE_RIGHT = 13, 14, 234, 454 # MediaPipe landmark ids
-
 def mouth_opening(landmarks:np.ndarray, # float [N, 478, 3] MediaPipe landmarks, x and y in pixels
                  ) -> np.ndarray:
-    "The inner-lip gap over the face width in each frame: float32 `[N]`, NaN where the face has no width."
+    "The measured mouth opening, `synctalk.face.lip_gap`, of checked landmarks: float32 `[N]`, NaN where the face has no width."
     lm = np.asarray(landmarks, np.float32)
     if lm.ndim != 3 or lm.shape[1] != 478 or lm.shape[2] < 2:
         raise PhoneticError(f"landmarks of shape {lm.shape}: give MediaPipe face landmarks [N, 478, 3] (synctalk.face.detect_faces)")
-    gap = np.linalg.norm(lm[:, UPPER_LIP, :2] - lm[:, LOWER_LIP, :2], axis=-1)
-    width = np.linalg.norm(lm[:, FACE_LEFT, :2] - lm[:, FACE_RIGHT, :2], axis=-1)
-    return np.where(width > 0, gap/np.where(width > 0, width, 1), np.nan).astype(np.float32)
+    return lip_gap(lm)
 
 # %% ../nbs/05b_phonetic.ipynb #3d873da9
 MIN_FRAMES = 25 # fewest overlapping frames for a correlation
@@ -174,7 +170,6 @@ def video_mouth_opening(path:str|Path, # a video of one speaking face
                         max_side:int=640, # frames are shrunk to at most this long side before face detection
                        ) -> np.ndarray:
     "The mouth opening of the face in `path` at `fps`, NaN where no face was found: float32 `[N]`."
-    from synctalk.face import detect_faces
     frames = np.stack([_shrunk(f, max_side) for f in iter_video(path, fps)])
     track = detect_faces(frames, fps, max_missing=0.5)
     opening = mouth_opening(track.landmarks)

@@ -8,7 +8,7 @@ from conftest import synctalk
 
 METHODS = ("portrait", "head only", "retrieval", "static")
 COLUMNS = ("psnr_face", "ssim_face", "ms_ssim_face", "lpips_face", "psnr_full", "ssim_full", "ms_ssim_full", "lpips_full",
-           "lmd", "aue", "sync_conf", "sync_offset", "fps")
+           "lmd", "aue", "lip_r", "lip_ratio", "sync_conf", "sync_offset", "phone_r", "phone_offset", "fps")
 
 
 def _streams(path):
