@@ -78,6 +78,7 @@ def main():
     out = dict(
         benchmark="nerf", clip="may_short.mp4", audio_encoder=ws.record("ave").meta.get("source"), resolution=args.res, iterations=result.steps, minutes=round(result.seconds / 60, 2),
         held_out_frames=len(ev.held_out), face_box=list(ev.face_box),
+        fit={f: round(v, 4) for f, v in vars(ev.fit).items() if not math.isnan(v)}, # the portrait on training frames
         psnr_face=rows["portrait"]["psnr_face"], lmd=rows["portrait"]["lmd"],
         psnr_face_head_only=rows["head only"]["psnr_face"], lmd_head_only=rows["head only"]["lmd"],
         baselines={b: dict(psnr_face=rows[b]["psnr_face"], lmd=rows[b]["lmd"]) for b in ("retrieval", "static")},

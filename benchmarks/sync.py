@@ -10,20 +10,26 @@
 4. Lip relevance: ridge regressions fit on the training speakers' real frames and scored (R^2) on the
    validation speakers' frames, to jawOpen, mouthClose, mouthFunnel, mouthPucker and the inner-lip gap,
    from AVE features (the AVE trained with seeds 0, 1, 2 against the same expert), mel windows and MFCCs.
+   Targets and features are centred per clip (`lip_relevance_r2`): a speaker's resting mouth (how open,
+   how pursed at rest) is who they are, not what they say, and no audio feature can know it; scored raw
+   (`lip_relevance_r2_raw`), that offset between speakers dominates and every R^2 is negative.
 5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads).
 
 The expert and the AVEs are trained here from scratch (seeded), on the training side of the split, or, with
 --models, the expert and the seed-0 AVE are those of a given ave.pt trained on the same split (e.g. the default
-models of `train_default_models`) and only the other seeds' AVEs are trained here. Nothing of the validation
+models of `train_default_models`) and only the other seeds' AVEs are trained here (cached beside it as
+bench-ave-seed<N>.pt, so that a second run trains nothing). Nothing of the validation
 speakers is seen in training. Prints one JSON object on its last line.
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from synctalk.assets import asset_path
+from synctalk.core import atomic_path
 from synctalk.audio import audio_features, load_audio_encoder
 from synctalk.io import read_audio
 from synctalk.ave import (AVEConfig, ExpertConfig, LIP_TARGETS, default_split, frame_features, lip_target, load_clips,
@@ -67,18 +73,37 @@ def mismatch(expert, clips):
     return round(float(np.mean(hits)), 3), len(hits)
 
 
-def lip_relevance(train_clips, val_clips, encoders, stride=2):
-    "Validation R^2 per target of ridge regressions from AVE (one per encoder), mel and MFCC features."
-    def stack(clips, kind, enc=None): return np.concatenate([frame_features(c, kind, enc)[::stride] for c in clips])
-    y_tr = {t: np.concatenate([lip_target(c, t)[::stride] for c in train_clips]) for t in LIP_TARGETS}
-    y_va = {t: np.concatenate([lip_target(c, t)[::stride] for c in val_clips]) for t in LIP_TARGETS}
-    feats = {"mel": (stack(train_clips, "mel"), stack(val_clips, "mel")), "mfcc": (stack(train_clips, "mfcc"), stack(val_clips, "mfcc"))}
-    for i, enc in enumerate(encoders): feats[f"ave_seed{i}"] = (stack(train_clips, "ave", enc), stack(val_clips, "ave", enc))
-    ytr, yva = np.stack([y_tr[t] for t in LIP_TARGETS], 1), np.stack([y_va[t] for t in LIP_TARGETS], 1)
-    r2 = {k: ridge_r2(xtr, ytr, xva, yva) for k, (xtr, xva) in feats.items()}
-    out = {t: {k: round(float(r2[k][j]), 3) for k in feats} for j, t in enumerate(LIP_TARGETS)}
-    mean = {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in feats}
+def lip_relevance(train_clips, val_clips, encoders, centred=True, stride=2):
+    "Validation R^2 per target of ridge regressions from AVE (one per encoder), mel and MFCC features, and their means."
+    def part(x): return (x - x.mean(0)) if centred else x # per clip
+    def stack(clips, get): return np.concatenate([part(np.asarray(get(c), np.float64))[::stride] for c in clips])
+    def targets(c): return np.stack([lip_target(c, t) for t in LIP_TARGETS], 1) # [N, 5]
+    ytr, yva = stack(train_clips, targets), stack(val_clips, targets)
+    kinds = {"mel": ("mel", None), "mfcc": ("mfcc", None), **{f"ave_seed{i}": ("ave", enc) for i, enc in enumerate(encoders)}}
+    r2 = {k: ridge_r2(stack(train_clips, lambda c: frame_features(c, kind, enc)), ytr, stack(val_clips, lambda c: frame_features(c, kind, enc)), yva)
+          for k, (kind, enc) in kinds.items()}
+    out = {t: {k: round(float(r2[k][j]), 3) for k in kinds} for j, t in enumerate(LIP_TARGETS)}
+    mean = {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in kinds}
     return out, mean
+
+
+def relevance_verdict(mean):
+    "Acceptance 4: the AVE's mean R^2 over seeds above mel and MFCC, and its worst seed above mel."
+    aves = [v for k, v in mean.items() if k.startswith("ave_seed")]
+    return dict(ave_mean=round(float(np.mean(aves)), 3), ave_worst=min(aves),
+                beats_mel_and_mfcc=bool(np.mean(aves) > max(mean["mel"], mean["mfcc"])), worst_above_mel=bool(min(aves) > mean["mel"]))
+
+
+def seed_encoder(train, expert, seed, models):
+    "The AVE trained with `seed` against `expert`, cached beside `models` when it is given (same split, same expert)."
+    cached = Path(models).with_name(f"bench-ave-seed{seed}.pt") if models else None
+    if cached and cached.is_file(): return load_audio_encoder(cached), None
+    t0 = time.perf_counter()
+    encoder = train_ave(train, expert, AVEConfig(seed=seed))
+    seconds = round(time.perf_counter() - t0, 1)
+    if cached:
+        with atomic_path(cached) as tmp: torch.save(encoder.state_dict(), tmp)
+    return encoder, seconds
 
 
 def extraction_speed(encoder, seconds=60.0, reps=5):
@@ -112,12 +137,13 @@ def main():
     expert_s = None if args.models else time.perf_counter() - t0
     ave_s = []
     for seed in range(len(encoders), args.ave_seeds):
-        t0 = time.perf_counter()
-        encoders.append(train_ave(train, expert, AVEConfig(seed=seed)))
-        ave_s.append(round(time.perf_counter() - t0, 1))
+        encoder, seconds = seed_encoder(train, expert, seed, args.models)
+        encoders.append(encoder); ave_s.append(seconds)
     rows, shift_expert, shift_phonetic = shift_trials(expert, val)
     windows, pairs = window_agreement(expert, val), mismatch(expert, val)
-    relevance, relevance_mean = lip_relevance([c for c in train if not c.name.startswith(("vasa1", "emo_"))], val, encoders)
+    real_train = [c for c in train if not c.name.startswith(("vasa1", "emo_"))]
+    relevance, relevance_mean = lip_relevance(real_train, val, encoders)
+    relevance_raw, relevance_raw_mean = lip_relevance(real_train, val, encoders, centred=False)
     result = dict(
         machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, device="cpu", processor=platform.processor() or platform.machine(),
                      load_average_before=[round(x, 2) for x in load_before]),
@@ -127,7 +153,8 @@ def main():
                             phonetic_trials=shift_phonetic[1], per_clip=rows),
         window_agreement=dict(rate=windows[0], windows=windows[1], chance=round(3/31, 3)),
         mismatch=dict(rate=pairs[0], pairs=pairs[1]),
-        lip_relevance_r2=relevance, lip_relevance_mean_r2=relevance_mean,
+        lip_relevance_r2=relevance, lip_relevance_mean_r2=relevance_mean, lip_relevance=relevance_verdict(relevance_mean),
+        lip_relevance_r2_raw=relevance_raw, lip_relevance_mean_r2_raw=relevance_raw_mean,
         seconds=dict(expert_training=expert_s and round(expert_s, 1), ave_training=ave_s, models=args.models),
         extraction=extraction_speed(encoders[0]),
     )

@@ -236,7 +236,8 @@ class Evaluation:
     held_out: list # frame indices
     face_box: tuple # x0, y0, x1, y1 at the clip's size
     frames: dict # method name -> uint8 [T, H, W, 3] its held-out frames
-    def table(self) -> str: return metrics_table(self.rows)
+    fit: MethodScores # the portrait's image figures on training frames: how well the model fits what it saw
+    def table(self) -> str: return metrics_table({**self.rows, "portrait (fit)": self.fit})
 
 def union_box(boxes:np.ndarray, # [T, 4] x0, y0, x1, y1
               size:int, # frame side
@@ -254,14 +255,19 @@ def _scores(pred, real, real_track, box) -> MethodScores:
 
 def evaluate_heldout(ws:Workspace, # a trained workspace
                      device:str|None=None,
+                     n_fit:int=20, # training frames (evenly spaced) on which the fit is measured
                     ) -> Evaluation:
-    "Score the model (portrait and head-only) and the baselines on the held-out frames."
+    "Score the model (portrait and head-only) and the baselines on the held-out frames, and the portrait's fit on training frames."
     nerf = load_nerf(ws, device)
     subject, clip, track = subject_data(ws, nerf), SourceClip.from_workspace(ws), load_face(ws)
     test = subject.holdout_idx
+    drive_frames = lambda idx, what: list(progress(drive(nerf, subject, clip, subject.audio_windows(idx), idx), what, total=len(idx)))
     t0 = time.perf_counter()
-    driven = list(progress(drive(nerf, subject, clip, subject.audio_windows(test), test), "held-out frames", total=len(test)))
+    driven = drive_frames(test, "held-out frames")
     fps = len(test)/(time.perf_counter() - t0)
+    seen = subject.train_idx[np.linspace(0, len(subject.train_idx) - 1, n_fit).round().astype(int)]
+    fit = image_scores(np.stack([f.portrait for f in drive_frames(seen, "training frames")]), np.asarray(clip.frames[seen]),
+                       union_box(track.boxes[seen], clip.frames.shape[1]))
     real = np.asarray(clip.frames[test])
     bases = np.where(clip.face[test][..., None], clip.plate, real)
     lm = track.landmarks[..., :2]
@@ -271,7 +277,7 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
                "static": static_baseline(clip.frames, clip.face, lm, bases, subject.train_idx, test)}
     rows = {name: _scores(pred, real, track[test], box) for name, pred in progress(methods.items(), "scoring")}
     rows["portrait"].fps = rows["head only"].fps = fps
-    return Evaluation(rows, [int(i) for i in test], box, methods)
+    return Evaluation(rows, [int(i) for i in test], box, methods, fit)
 
 # %% ../nbs/10_metrics.ipynb #006c0c0e
 class SyncScore(NamedTuple):
@@ -337,7 +343,7 @@ def evaluate(ws:Workspace, # a trained workspace
         real_sync, real_phone = sync_score(real, expert), phone_score(real)
         driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
         cross_sync, cross_phone = sync_score(driven.path, expert), phone_score(driven.path)
-        report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()},
+        report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()}, fit=asdict(ev.fit),
                       real=dict(sync_conf=real_sync.confidence, sync_offset=real_sync.offset, phone_r=real_phone.confidence, phone_offset=real_phone.offset),
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict(),
                                         phone_r=cross_phone.confidence, phone_offset=cross_phone.offset),
