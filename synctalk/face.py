@@ -5,7 +5,6 @@
 # %% ../nbs/02_face.ipynb #5bf6675e
 from __future__ import annotations
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import cv2

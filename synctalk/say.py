@@ -13,7 +13,7 @@ import numpy as np
 
 from .core import FPS, InputError, SynctalkError, progress
 from .io import write_video
-from .phonetic import SR, PHONE_OPENING, Phone, PhoneticSync, expected_opening, shift_correlation, speech_phones, video_mouth_opening
+from .phonetic import SR, Phone, PhoneticSync, expected_opening, shift_correlation, speech_phones, video_mouth_opening
 from .workspace import Workspace, ARTIFACTS
 
 # %% auto #0
@@ -265,7 +265,7 @@ def load_piper_voice(path:str|Path, # the voice's .onnx, with its .onnx.json bes
     if not path.is_file(): raise SpeechError(f"Piper voice {path} does not exist: give the path of a voice .onnx you have (nothing is downloaded)")
     if not config.is_file(): raise SpeechError(f"Piper voice {path} has no config {config.name} beside it: put the voice's .onnx.json next to it")
     try: from piper import PiperVoice
-    except ImportError: raise SpeechError(f"Piper voices need the piper-tts package: pip install piper-tts (or use an eSpeak voice)") from None
+    except ImportError: raise SpeechError("Piper voices need the piper-tts package: pip install piper-tts (or use an eSpeak voice)") from None
     try: return PiperVoice.load(path, config_path=config)
     except Exception as e: raise SpeechError(f"{path} does not load as a Piper voice ({type(e).__name__}): give a voice .onnx exported by Piper") from None
 

@@ -2,7 +2,6 @@
 import json, math
 
 import av
-import pytest
 
 from conftest import synctalk
 

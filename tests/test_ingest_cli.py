@@ -1,7 +1,5 @@
 "The `synctalk ingest` and `synctalk assets` commands on real files, as a user runs them."
 import json
-import numpy as np
-import pytest
 from conftest import synctalk, snapshot
 from synctalk.io import probe_video, read_audio, read_video, write_video
 

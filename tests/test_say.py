@@ -10,7 +10,7 @@ from conftest import synctalk, snapshot
 from synctalk.core import InputError, SynctalkError, file_lock
 from synctalk.io import probe_video, read_audio
 from synctalk.phonetic import PHONE_OPENING, SR
-from synctalk.say import (DEFAULT_RATE, ESpeak, Phoneme, SpeechError, cmu_phone, expected_mouth, load_piper_voice, piper_synthesize,
+from synctalk.say import (DEFAULT_RATE, ESpeak, SpeechError, cmu_phone, expected_mouth, load_piper_voice, piper_synthesize,
                           resolve_voice, say, say_sync, speech_sync, synthesize)
 
 SENTENCES = ("The weather has been lovely this week, and we spent most afternoons walking by the river.",

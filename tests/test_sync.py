@@ -3,7 +3,6 @@ import json, subprocess, sys, textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from synctalk.io import read_audio, read_video, write_video, write_wav
