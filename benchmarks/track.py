@@ -3,13 +3,14 @@
 `python benchmarks/track.py` (issue 4): may_short.mp4 (331 frames, 512x512): jitter of the stabilized
 poses against the raw landmark fit, scale flicker, keypoint RMSE, and seconds per stage.
 
-`python benchmarks/track.py --corpus` (issue 13): every real clip of `../shared/corpus/real` and the
-asset clips (may_short, retalk_face1..5), each ingested at the default 512x512 into a cached workspace
-(the ingest, face and masks steps are cached and not timed), then the track step run afresh. One row
-per clip: frames, face width, reference frames, keypoints per reference and per frame, jitter raw ->
-stabilized (deg), scale flicker raw -> stabilized (%), RMSE (px, kept observations), fraction of the
-observations kept, frames that fell back to the landmark fit, seconds (wall and CPU), or the one-line
-error of the step that refused it. Targets (issue 13):
+`python benchmarks/track.py --corpus [--videos LONG.mp4 ...]` (issue 13): every real clip of
+`../shared/corpus/real`, any more real clips given with `--videos`, and the asset clips (may_short,
+retalk_face1..5), each ingested at the default 512x512 into a cached workspace (the ingest, face and
+masks steps are cached and not timed), then the track step run afresh. One row per clip: frames,
+face width, reference frames, keypoints per reference and per frame, jitter raw -> stabilized
+(deg), scale flicker raw -> stabilized (%), RMSE (px, kept observations), fraction of the
+observations kept, frames that fell back to the landmark fit, seconds (wall and CPU), or the
+one-line error of the step that refused it. Targets (issue 13):
 - on every clip where a face is found: stabilized jitter below the landmark fit's, median reduction
   >= 30%, RMSE <= 1.0 px, >= 100 keypoints where the face is >= 200 px wide;
 - every real clip processes, or is refused with a one-line error naming frames and a reason;
@@ -30,7 +31,7 @@ from synctalk.workspace import Workspace, ingest, sample_workspace, load_frames
 from synctalk.face import process_face, load_face
 from synctalk.masks import process_masks, load_masks
 from synctalk.track import (StabilizerConfig, stabilize_head, fit_head_motion, neutral_frames, choose_references, track_keypoints,
-                            bundle_adjust, process_track, face_width)
+                            bundle_adjust, process_track, face_width, source_pixels)
 
 CORPUS = Path(__file__).resolve().parents[2]/"shared"/"corpus"
 ASSET_CLIPS = ["may_short.mp4"] + [f"retalk_face{i}.mp4" for i in range(1, 6)]
@@ -48,13 +49,13 @@ def sample():
     frames, track, masks = load_frames(ws), load_face(ws), load_masks(ws)
     c = StabilizerConfig()
     load_before = os.getloadavg()[0]
-    s = stabilize_head(frames, track, masks, c)
+    s = stabilize_head(frames, track, masks, c, source_pixels(ws))
     stages, t = {}, time.perf_counter()
     fit = fit_head_motion(track.landmarks, frames.shape[2], frames.shape[1], track.detected, search_frames=c.search_frames, shape_weight=c.shape_weight)
     stages["landmark_fit"] = time.perf_counter() - t; t = time.perf_counter()
     refs = choose_references(fit.rotvec, neutral_frames(track) & s.trusted, c.every)
     tracks = track_keypoints(frames, track, masks, refs, s.trusted, c.n_keypoints, c.spacing, c.flow_target, c.max_fb,
-                             min_valid=c.min_valid, rigid_fraction=c.rigid_fraction)
+                             source_px=source_pixels(ws), max_upsample=c.max_upsample, min_valid=c.min_valid, rigid_fraction=c.rigid_fraction)
     stages["keypoint_tracking"] = time.perf_counter() - t; t = time.perf_counter()
     bundle_adjust(tracks, fit, track.landmarks, s.trusted, c.ba_iters, c.robust_px, c.anchor, outlier_px=c.outlier_px)
     stages["bundle_adjustment"] = time.perf_counter() - t
@@ -68,9 +69,9 @@ def sample():
     print(json.dumps(result))
 
 
-def clips() -> list[tuple[str, str, Path|str]]:
-    "(name, kind, video) of every real corpus clip and every asset clip."
-    real = sorted((CORPUS/"real").glob("*.mp4"))
+def clips(videos:list[str]=()) -> list[tuple[str, str, Path|str]]:
+    "(name, kind, video) of every real corpus clip, the given `videos` (real clips from elsewhere) and every asset clip."
+    real = sorted((CORPUS/"real").glob("*.mp4")) + [Path(v) for v in videos]
     return [(p.stem, "real", p) for p in real] + [(Path(a).stem, "asset", a) for a in ASSET_CLIPS]
 
 
@@ -131,9 +132,9 @@ def aggregates(rows:list[dict]) -> dict:
                 wall_over_cpu=round(float(np.median(wall/cpu)), 2) if done else None)
 
 
-def corpus(only:list[str]|None=None):
-    "Issue 13's sweep: every real corpus clip and the asset clips."
-    todo = [c for c in clips() if not only or c[0] in only]
+def corpus(only:list[str]|None=None, videos:list[str]=()):
+    "Issue 13's sweep: every real corpus clip, the given `videos` and the asset clips."
+    todo = [c for c in clips(videos) if not only or c[0] in only]
     load_before, rows, start = os.getloadavg()[0], [], time.perf_counter()
     print(f"{'clip':<34} {'kind':<5} {'frames':>5} {'face':>6} {'refs':>4} {'kp/ref':>5} {'kp/fr':>5} {'jit_raw':>6} {'jit_ba':>6}"
           f" {'flk_raw':>6} {'flk_ba':>6} {'rmse':>6} {'kept':>5} {'fallb':>5} {'sec':>6} {'cpu_s':>6}", flush=True)
@@ -151,5 +152,6 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", action="store_true", help="every real corpus clip and the asset clips, one row each")
     p.add_argument("--clips", nargs="*", help="with --corpus: only these clips (names without .mp4)")
+    p.add_argument("--videos", nargs="*", default=[], help="with --corpus: more real clips to sweep (e.g. a long one outside the corpus)")
     a = p.parse_args()
-    corpus(a.clips) if a.corpus else sample()
+    corpus(a.clips, a.videos) if a.corpus else sample()

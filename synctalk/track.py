@@ -33,7 +33,7 @@ __all__ = ['FRONTAL', 'HEAD_CENTRE_CM', 'CM_PER_UNIT', 'protobuf_fields', 'Canon
            'backproject_to_mesh', 'interpolate_poses', 'cauchy_weights', 'BundleAdjustment', 'agreeing_observations',
            'bundle_adjust', 'to_nerf_world', 'camera_to_world', 'CameraPoses', 'head_depth', 'segment_means',
            'guard_segments', 'TrackFigures', 'track_figures', 'StabilizerConfig', 'Stabilization', 'stabilize_head',
-           'process_track', 'load_poses', 'load_keypoints', 'render_textured_face', 'TexturedSequence',
+           'source_pixels', 'process_track', 'load_poses', 'load_keypoints', 'render_textured_face', 'TexturedSequence',
            'textured_sequence', 'rotation_errors', 'pose_curves', 'figures_line', 'PoseTrajectoryViewer', 'pose_viewer']
 
 # %% ../nbs/04_track.ipynb #8b76f736
@@ -412,10 +412,12 @@ def face_width(track:FaceTrack, # a clip's face track
 
 def flow_scale(face_px:float, # the face's width in the frames (px)
                target:float=300., # the face's width in the flow images (px)
+               source_px:float=1., # source pixels per frame pixel (below 1 where the ingest upscaled)
+               max_upsample:float=1.5, # flow-image pixels per source pixel, at most, where the ingest upscaled
                lo:float=0.25, hi:float=3., # limits of the scale
               ) -> float:
-    "Flow-image pixels per frame pixel that make the face `target` px wide."
-    return float(np.clip(target/face_px, lo, hi))
+    "Flow-image pixels per frame pixel that make the face `target` px wide, but not much finer than an upscaled source's pixels."
+    return float(np.clip(min(target/face_px, max_upsample*source_px if source_px < 1 else hi), lo, hi))
 
 def landmark_warps(landmarks:np.ndarray, # [N, L, 2+] landmarks (continuous pixel coordinates)
                    ref:int, # reference frame
@@ -577,12 +579,14 @@ def track_keypoints(frames:np.ndarray, # uint8 [N, H, W, 3]
                     target:float=300., # the face's width in the flow images (px)
                     max_fb:float=0.8, # forward-backward error (window pixels) of a valid observation
                     blur:float=1.0, # Gaussian blur (flow pixels) before the flow
+                    source_px:float=1., # source pixels per frame pixel (below 1 where the ingest upscaled)
+                    max_upsample:float=1.5, # flow-image pixels per source pixel, at most, where the ingest upscaled
                     overlap:int|None=None, # frames shared by neighbouring references' windows (None: up to the next reference)
                     **select, # more `select_keypoints` settings: min_valid, rigid_fraction, flat_fraction
                    ) -> KeypointTracks:
     "Head point tracker: from each reference, the keypoints with the least non-rigid motion, followed by DIS flow through its window."
     n, fw = len(frames), face_width(track)
-    s = flow_scale(fw, target)
+    s = flow_scale(fw, target, source_px, max_upsample)
     gray = np.stack([cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (0, 0), max(blur/s, 0.5)) for f in frames])
     rigid = rigid_landmarks(read_canonical_face())
     stride = max(2, int(round(spacing*fw*s/4))) # candidates on a grid finer than the keypoints' spacing
@@ -742,12 +746,13 @@ class BundleAdjustment:
 def agreeing_observations(residuals:np.ndarray, # [O] reprojection errors (px)
                           track:np.ndarray, # int [O] each observation's track
                           n_tracks:int, # K
-                          reject_sigma:float=3.0, # observations beyond this many robust standard deviations are dropped
+                          tail:float=1e-3, # observations this improbable under a Rayleigh law fitted to the median residual are dropped
                           outlier_px:float=3.0, # tracks whose median residual is above this are dropped
                           min_obs:int=5, # tracks left with fewer observations are dropped
                          ) -> np.ndarray:
     "The observations that agree with the rigid head: bool `[O]`."
-    keep = residuals <= max(reject_sigma*1.4826*np.median(residuals), 1.5) if len(residuals) else np.zeros(0, bool)
+    limit = max(np.median(residuals)*np.sqrt(np.log(1/tail)/np.log(2)), 1.5) if len(residuals) else 0 # Rayleigh: P(r > m sqrt(log2(1/p))) = p
+    keep = residuals <= limit
     order = np.lexsort((residuals, track))
     count = np.bincount(track, minlength=n_tracks)
     start = np.r_[0, np.cumsum(count)[:-1]]
@@ -847,10 +852,11 @@ def head_depth(rotvec:np.ndarray, trans:np.ndarray, # [N, 3], [N, 3] world-to-ca
 
 def segment_means(values:np.ndarray, # [N - 2] per-frame second-difference figures
                   segment:int, # frames per segment
+                  stat:Callable=np.mean, # the statistic: np.median for the typical frame
                  ) -> np.ndarray:
-    "Mean of a second-difference figure over each segment of `segment` frames: `[S]`."
+    "Mean (or `stat`) of a second-difference figure over each segment of `segment` frames: `[S]`."
     v = np.r_[values[:1], values, values[-1:]] # one value per frame
-    return np.array([v[s:s + segment].mean() for s in range(0, len(v), segment)])
+    return np.array([stat(v[s:s + segment]) for s in range(0, len(v), segment)])
 
 def _shake(rotvec, trans):
     "Per-frame jitter (deg) and flicker (%) terms: `[N - 2]` each."
@@ -868,18 +874,19 @@ def guard_segments(fit_rotvec:np.ndarray, fit_trans:np.ndarray, # [N, 3] the lan
                    segment:int=50, # frames per segment
                    ramp:float=8, # frames over which kept and fallback segments blend
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "The adjusted rotations where they jitter less than the fit's, and head positions where they flicker less, segment by segment; elsewhere the fit with the adjustment's smoothed correction. Returns `[N, 3]`, `[N, 3]`, and how much of the adjusted rotation each frame keeps `[N]` in [0, 1]."
+    "The adjusted rotations, except in segments where they jitter more than the fit's on average and in the median frame, and head depths likewise for flicker; there the fit with the adjustment's smoothed correction (the head stays on the adjustment's ray: only its depth falls back). Returns `[N, 3]`, `[N, 3]`, and how much of the adjusted rotation each frame keeps `[N]` in [0, 1]."
     n, c = len(rotvec), HEAD_CENTRE_CM
     if n < 3: return rotvec, trans, np.ones(n)
     (jf, ff), (ja, fa) = _shake(fit_rotvec, fit_trans), _shake(rotvec, trans)
-    keep_r = _keep(segment_means(ja, segment) >= segment_means(jf, segment), n, segment, ramp)
-    keep_p = _keep(segment_means(fa, segment) >= segment_means(ff, segment), n, segment, ramp)
+    worse = lambda a, f: np.logical_and(*[segment_means(a, segment, s) >= segment_means(f, segment, s) for s in (np.mean, np.median)])
+    keep_r, keep_p = _keep(worse(ja, jf), n, segment, ramp), _keep(worse(fa, ff), n, segment, ramp) # worse on average and in the typical frame
     smooth = lambda x: gaussian_filter1d(x, segment/4, axis=0, mode="nearest")
     R0, R1 = Rotation.from_rotvec(fit_rotvec), Rotation.from_rotvec(rotvec)
     dR = (R1*R0.inv()).as_rotvec() # the rotation's correction, camera side: R1 = dR R0
     R = Rotation.from_rotvec(keep_r[:, None]*dR + (1 - keep_r[:, None])*smooth(dR))*R0
     p0, p1 = R0.apply(c) + fit_trans, R1.apply(c) + trans # the head's centre in each camera
-    p = p0 + keep_p[:, None]*(p1 - p0) + (1 - keep_p[:, None])*smooth(p1 - p0)
+    dz = np.log(p1[:, 2]/p0[:, 2]) # the depth's correction
+    p = p1*(p0[:, 2]*np.exp(keep_p*dz + (1 - keep_p)*smooth(dz))/p1[:, 2])[:, None] # along the ray to the adjusted head's centre
     return R.as_rotvec(), p - R.apply(c), keep_r
 
 # %% ../nbs/04_track.ipynb #4e7a1b91
@@ -923,6 +930,7 @@ class StabilizerConfig:
     n_keypoints: int = 260 # most keypoints per reference frame
     spacing: float = 1/26 # least distance between keypoints, in face widths
     flow_target: float = 300. # the face's width in the flow images (px)
+    max_upsample: float = 1.5 # flow-image pixels per source pixel, at most, where the ingest upscaled (no detail between its pixels)
     max_fb: float = 0.8 # forward-backward error (flow pixels) of a valid observation
     min_valid: float = 0.5 # fraction of its window a keypoint must be valid in
     rigid_fraction: float = 0.5 # keypoints from this fraction of candidates with the least non-rigid motion
@@ -965,15 +973,16 @@ def stabilize_head(frames:np.ndarray, # uint8 [N, H, W, 3]
                    track:FaceTrack, # their landmarks
                    masks:Masks, # their masks (keypoints are picked on the head)
                    config:StabilizerConfig=StabilizerConfig(),
+                   source_px:float=1., # source pixels per frame pixel (below 1 where the ingest upscaled)
                   ) -> Stabilization:
     "Head-Sync Stabilizer: landmark fit (eq. 5-6), keypoint tracks, robust anchored bundle adjustment (eq. 7-8), checked per segment."
     start, cpu = time.perf_counter(), time.process_time()
-    c, (n, h, w) = config, frames.shape[:3]
+    c, (h, w) = config, frames.shape[1:3]
     fit = fit_head_motion(track.landmarks, w, h, track.detected, search_frames=c.search_frames, shape_weight=c.shape_weight)
     trusted = track.detected & (fit.rmse <= c.max_rmse*w/512)
     refs = choose_references(fit.rotvec, neutral_frames(track) & trusted, c.every)
     tracks = track_keypoints(frames, track, masks, refs, trusted, c.n_keypoints, c.spacing, c.flow_target, c.max_fb,
-                             min_valid=c.min_valid, rigid_fraction=c.rigid_fraction)
+                             source_px=source_px, max_upsample=c.max_upsample, min_valid=c.min_valid, rigid_fraction=c.rigid_fraction)
     ba = bundle_adjust(tracks, fit, track.landmarks, trusted, c.ba_iters, c.robust_px, c.anchor, outlier_px=c.outlier_px)
     _check_lost(~trusted & (ba.frame_keypoints < c.min_frame_keypoints), c.max_lost, c.min_frame_keypoints)
     rotvec, trans, kept = guard_segments(*interpolate_poses(fit.rotvec, fit.trans, trusted), ba.rotvec, ba.trans, c.segment)
@@ -992,6 +1001,13 @@ def _track_meta(s:Stabilization) -> dict:
                 flow_scale=round(t.scale, 3), landmark_rmse=round(float(np.median(s.fit.rmse)), 4), untrusted_frames=int((~s.trusted).sum()),
                 fallback_frames=int((s.kept < 0.5).sum()), seconds=round(s.seconds, 1), cpu_seconds=round(s.cpu_seconds, 1))
 
+def source_pixels(ws:Workspace, # an ingested workspace
+                 ) -> float:
+    "Source pixels per frame pixel: the side of the square ingest cropped from the source over the frames' side (1 when not recorded)."
+    rec = require_step(ws, "ingest")
+    src = rec.meta.get("source", {})
+    return min(src["width"], src["height"])/rec.params["size"] if "width" in src else 1.
+
 def process_track(ws:Workspace, # a workspace where `process_masks` ran
                   force:bool=False, # re-run even if up to date
                   config:StabilizerConfig=StabilizerConfig(),
@@ -999,7 +1015,7 @@ def process_track(ws:Workspace, # a workspace where `process_masks` ran
     "Step 'track': camera poses of every frame (`poses.npz`) and the keypoint tracks (`keypoints.npz`)."
     require_step(ws, "masks")
     def make(staging):
-        s = stabilize_head(load_frames(ws), load_face(ws), load_masks(ws), config)
+        s = stabilize_head(load_frames(ws), load_face(ws), load_masks(ws), config, source_pixels(ws))
         p, t = s.poses, s.tracks
         save_arrays(staging/ARTIFACTS.poses, c2w=p.c2w, raw_c2w=p.raw_c2w, focal=p.focal, cx=p.cx, cy=p.cy, width=p.width, height=p.height,
                     head_centre_cm=HEAD_CENTRE_CM, cm_per_unit=CM_PER_UNIT)

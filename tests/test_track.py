@@ -10,7 +10,7 @@ from synctalk.face import process_face, load_face
 from synctalk.masks import Masks, process_masks, load_masks
 from synctalk.track import (synthetic_sequence, fit_head_motion, bundle_adjust, pose_errors, process_track, load_poses, load_keypoints,
                             stabilize_head, textured_sequence, rotation_errors, choose_references, neutral_frames, track_figures,
-                            TrackFigures, TrackError)
+                            TrackFigures, TrackError, source_pixels)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -91,6 +91,19 @@ def test_other_faces(clip):
     raw, ba = (Rotation.from_matrix(c[:, :3, :3].astype(np.float64)) for c in (poses.raw_c2w, poses.c2w))
     assert np.median(np.degrees((ba*raw.inv()).magnitude())) < 3 # the adjustment refines the landmark fit, it does not replace it
     assert (np.abs(kps.world[kps.inliers]).max(1) < 1).mean() > 0.98
+
+
+def test_upscaled_source():
+    "A 160 px copy of the sample upscaled to 512 (as ingest does with LRS2 clips; the original's landmarks): tracked at 1.5 flow px per source px, as well as the original."
+    import cv2
+    ws = _workspace()
+    assert source_pixels(ws) == 1 and source_pixels(_workspace("retalk_face1.mp4")) == 700/512
+    frames, track, masks = load_frames(ws)[:120], load_face(ws)[:120], Masks(load_masks(ws).labels[:120])
+    low = np.stack([cv2.resize(cv2.resize(f, (160, 160), interpolation=cv2.INTER_AREA), (512, 512), interpolation=cv2.INTER_CUBIC) for f in frames])
+    s, orig = stabilize_head(low, track, masks, source_px=160/512), stabilize_head(frames, track, masks)
+    assert s.tracks.scale == pytest.approx(1.5*160/512) and orig.tracks.scale > 1.1
+    f, g = s.figures, orig.figures
+    assert f.rmse <= 1.1*g.rmse and f.jitter_ba <= g.jitter_ba + 0.05 and f.keypoints >= 100 and f.used_fraction > 0.9, (f, g)
 
 
 def test_untrusted_landmarks_are_bridged():
