@@ -182,7 +182,7 @@ def heldout_start(n_frames:int, # frames of the clip
     return n_frames - round(fraction * n_frames)
 
 # %% ../nbs/01b_workspace.ipynb #962f58dd
-MIN_SECONDS, MIN_SIDE = 2.0, 128
+MIN_SECONDS, MIN_SIDE = 1.0, 128 # the audio front end needs 1 s of speech (`synctalk.audio.MIN_AUDIO_SECONDS`)
 
 def check_video(path:str|Path, # the subject's video
                ):
