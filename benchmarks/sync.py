@@ -12,7 +12,7 @@
    from AVE features (the AVE trained with seeds 0, 1, 2 against the same expert), mel windows and MFCCs.
    Targets and features are centred per clip (`lip_relevance_r2`): a speaker's resting mouth (how open,
    how pursed at rest) is who they are, not what they say, and no audio feature can know it; scored raw
-   (`lip_relevance_r2_raw`), that offset between speakers dominates and every R^2 is negative.
+   (`lip_relevance_r2_raw`), that offset between speakers dominates and the mean R^2 of every feature is negative.
 5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads).
 
 The expert and the AVEs are trained here from scratch (seeded), on the training side of the split, or, with
