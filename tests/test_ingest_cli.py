@@ -35,7 +35,7 @@ def _bad_inputs(assets, d):
     (d/"text.mp4").write_text("not a video\n" * 200)
     data = (assets/"may_short.mp4").read_bytes()
     (d/"corrupt.mp4").write_bytes(data[:len(data)//3])  # moov atom lost
-    write_video(d/"short.mp4", frames[:25], fps=25)
+    write_video(d/"short.mp4", frames[:15], fps=25) # 0.6 s: under the 1 s minimum
     write_video(d/"tiny.mp4", (f[::5, ::5] for f in frames[:, :500, :500]), fps=25)
     return {"missing": d/"missing.mp4", "empty": d/"empty.mp4", "not media": d/"text.mp4",
             "corrupt": d/"corrupt.mp4", "no video stream": assets/"may_drive.wav",
