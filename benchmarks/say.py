@@ -41,16 +41,13 @@ def quick_workspace(folder:Path) -> Workspace:
     The demo's half-minute budget gave 6 steps on a loaded 2-core machine; a fixed QUICK_STEPS does not depend on the load."""
     from synctalk.assets import asset_path
     from synctalk.workspace import ingest
-    from synctalk.face import process_face
-    from synctalk.masks import process_masks
-    from synctalk.track import process_track
-    from synctalk.ave import process_audio
+    from synctalk.cli import process_workspace
     from synctalk.model import load_nerf
     from synctalk.train import train_workspace
     ws = Workspace(folder/"workspace")
     with file_lock(folder/"build.lock"):
         ingest(asset_path("may_short.mp4"), ws, size=256)
-        for step in (process_face, process_masks, process_track, process_audio): step(ws)
+        process_workspace(ws)
         try: load_nerf(ws, "cpu")
         except SynctalkError: train_workspace(ws, resolution=64, iters=QUICK_STEPS, force=True)
     return ws

@@ -73,18 +73,20 @@ def mismatch(expert, clips):
     return round(float(np.mean(hits)), 3), len(hits)
 
 
-def lip_relevance(train_clips, val_clips, encoders, centred=True, stride=2):
-    "Validation R^2 per target of ridge regressions from AVE (one per encoder), mel and MFCC features, and their means."
-    def part(x): return (x - x.mean(0)) if centred else x # per clip
-    def stack(clips, get): return np.concatenate([part(np.asarray(get(c), np.float64))[::stride] for c in clips])
-    def targets(c): return np.stack([lip_target(c, t) for t in LIP_TARGETS], 1) # [N, 5]
-    ytr, yva = stack(train_clips, targets), stack(val_clips, targets)
+def lip_relevance(train_clips, val_clips, encoders, stride=2):
+    "Validation R^2 per target of ridge regressions from AVE (one per encoder), mel and MFCC features, and their means: (centred per clip, raw)."
     kinds = {"mel": ("mel", None), "mfcc": ("mfcc", None), **{f"ave_seed{i}": ("ave", enc) for i, enc in enumerate(encoders)}}
-    r2 = {k: ridge_r2(stack(train_clips, lambda c: frame_features(c, kind, enc)), ytr, stack(val_clips, lambda c: frame_features(c, kind, enc)), yva)
-          for k, (kind, enc) in kinds.items()}
-    out = {t: {k: round(float(r2[k][j]), 3) for k in kinds} for j, t in enumerate(LIP_TARGETS)}
-    mean = {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in kinds}
-    return out, mean
+    def per_clip(clips, get): return [np.asarray(get(c), np.float64) for c in clips]
+    def targets(c): return np.stack([lip_target(c, t) for t in LIP_TARGETS], 1) # [N, 5]
+    y = per_clip(train_clips, targets), per_clip(val_clips, targets)
+    x = {k: (per_clip(train_clips, lambda c: frame_features(c, kind, enc)), per_clip(val_clips, lambda c: frame_features(c, kind, enc)))
+         for k, (kind, enc) in kinds.items()} # features computed once, scored both ways
+    def scored(centred):
+        stack = lambda parts: np.concatenate([((p - p.mean(0)) if centred else p)[::stride] for p in parts]) # centred on the whole clip
+        r2 = {k: ridge_r2(stack(xtr), stack(y[0]), stack(xva), stack(y[1])) for k, (xtr, xva) in x.items()}
+        out = {t: {k: round(float(r2[k][j]), 3) for k in kinds} for j, t in enumerate(LIP_TARGETS)}
+        return out, {k: round(float(np.mean([out[t][k] for t in LIP_TARGETS])), 3) for k in kinds}
+    return scored(True), scored(False)
 
 
 def relevance_verdict(mean):
@@ -142,8 +144,7 @@ def main():
     rows, shift_expert, shift_phonetic = shift_trials(expert, val)
     windows, pairs = window_agreement(expert, val), mismatch(expert, val)
     real_train = [c for c in train if not c.name.startswith(("vasa1", "emo_"))]
-    relevance, relevance_mean = lip_relevance(real_train, val, encoders)
-    relevance_raw, relevance_raw_mean = lip_relevance(real_train, val, encoders, centred=False)
+    (relevance, relevance_mean), (relevance_raw, relevance_raw_mean) = lip_relevance(real_train, val, encoders)
     result = dict(
         machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, device="cpu", processor=platform.processor() or platform.machine(),
                      load_average_before=[round(x, 2) for x in load_before]),

@@ -236,6 +236,7 @@ class Evaluation:
     held_out: list # frame indices
     face_box: tuple # x0, y0, x1, y1 at the clip's size
     frames: dict # method name -> uint8 [T, H, W, 3] its held-out frames
+    real: np.ndarray # uint8 [T, H, W, 3] the real held-out frames
     fit: MethodScores # the portrait's image figures on training frames: how well the model fits what it saw
     def table(self) -> str: return metrics_table({**self.rows, "portrait (fit)": self.fit})
 
@@ -277,7 +278,7 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
                "static": static_baseline(clip.frames, clip.face, lm, bases, subject.train_idx, test)}
     rows = {name: _scores(pred, real, track[test], box) for name, pred in progress(methods.items(), "scoring")}
     rows["portrait"].fps = rows["head only"].fps = fps
-    return Evaluation(rows, [int(i) for i in test], box, methods, fit)
+    return Evaluation(rows, [int(i) for i in test], box, methods, real, fit)
 
 # %% ../nbs/10_metrics.ipynb #006c0c0e
 class SyncScore(NamedTuple):
@@ -339,7 +340,7 @@ def evaluate(ws:Workspace, # a trained workspace
             ev.rows[name].sync_conf, ev.rows[name].sync_offset = sync_score(video, expert)
             ev.rows[name].phone_r, ev.rows[name].phone_offset = phone_score(video)
         real = staging/ARTIFACTS.heldout("real")
-        write_video(real, np.asarray(SourceClip.from_workspace(ws).frames[ev.held_out]), fps=fps, audio=speech)
+        write_video(real, ev.real, fps=fps, audio=speech)
         real_sync, real_phone = sync_score(real, expert), phone_score(real)
         driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
         cross_sync, cross_phone = sync_score(driven.path, expert), phone_score(driven.path)

@@ -1,5 +1,5 @@
 "Integration tests of text to talking head (`synctalk.say`): eSpeak NG speech and its phoneme timing, Piper voice loading, bad input, and the rendered video's soundtrack on a quick demo model."
-import sys, types
+import importlib.util, sys, types
 from pathlib import Path
 from typing import NamedTuple
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import synctalk, snapshot
-from synctalk.core import InputError, SynctalkError, file_lock
+from synctalk.core import InputError, SynctalkError
 from synctalk.io import probe_video, read_audio
 from synctalk.phonetic import PHONE_OPENING, SR
 from synctalk.say import (DEFAULT_RATE, ESpeak, SpeechError, cmu_phone, expected_mouth, load_piper_voice, piper_synthesize,
@@ -18,34 +18,19 @@ SENTENCES = ("The weather has been lovely this week, and we spent most afternoon
              "My grandmother grew tomatoes, beans and potatoes in a small garden behind her house, and she sold them on Saturdays.")
 
 SHORT = "Good morning everybody, and thank you all so much for coming." # 3.9 s: about 100 frames to render
-QUICK_STEPS = 60 # training steps of the quick model (1-5 minutes on 2 cores)
 
 
-def quick_workspace(folder: Path):
-    """The sample subject processed at 256x256 and trained at 64x64 (`synctalk demo --quick` without its evaluation); reused while it fits the code.
-
-    The demo's half-minute budget gave 6 steps on a loaded 2-core machine; a fixed QUICK_STEPS does not depend on the load."""
-    from synctalk.assets import asset_path
-    from synctalk.workspace import Workspace, ingest
-    from synctalk.face import process_face
-    from synctalk.masks import process_masks
-    from synctalk.track import process_track
-    from synctalk.ave import process_audio
-    from synctalk.model import load_nerf
-    from synctalk.train import train_workspace
-    ws = Workspace(folder/"workspace")
-    with file_lock(folder/"build.lock"):
-        ingest(asset_path("may_short.mp4"), ws, size=256)
-        for step in (process_face, process_masks, process_track, process_audio): step(ws)
-        try: load_nerf(ws, "cpu")
-        except SynctalkError: train_workspace(ws, resolution=64, iters=QUICK_STEPS, force=True)
-    return ws
+def _benchmark(name:str):
+    "A module of benchmarks/ (the quick demo model is built there, once for both)."
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", Path(__file__).parents[1]/"benchmarks"/f"{name}.py")
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
 def quick_ws(assets):
     from synctalk.assets import cache_dir
-    return quick_workspace(cache_dir()/"say"/"demo-quick")
+    return _benchmark("say").quick_workspace(cache_dir()/"say"/"demo-quick")
 
 
 def one_line_error(r):
