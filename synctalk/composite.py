@@ -199,7 +199,7 @@ def infer(ws:Workspace, # a trained workspace
     expr = driving_expressions(subject, names, src, None if expressions is None else read_expressions(expressions, names), eyes_from)
     t0 = time.perf_counter()
     frames = (f.portrait if portrait else f.head
-              for f in progress(drive(nerf, subject, SourceClip.from_workspace(ws), subject.audio_windows(np.arange(len(src)), features), src, expr,
+              for f in progress(drive(nerf, subject, SourceClip.from_workspace(ws), subject.driving_windows(features), src, expr,
                                       modes=("portrait",) if portrait else ("head",)), "render", total=len(src)))
     n = write_video(out, frames, fps=FPS, audio=speech) # the audio features are made at FPS per second
     dt = time.perf_counter() - t0

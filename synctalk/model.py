@@ -5,7 +5,7 @@
 # %% ../nbs/07a_model.ipynb #f8b471a6
 from __future__ import annotations
 import time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 import cv2
@@ -13,14 +13,14 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from .core import SynctalkError, atomic_path, denormals_flushed, get_device
+from .core import FPS, SynctalkError, atomic_path, denormals_flushed, get_device
 from .workspace import Workspace, ARTIFACTS, heldout_start, require_processed, require_step
 from .nerf import NeRFConfig, PortraitNeRF, Conditioning, neighbour_windows, render_frame
 
 # %% auto #0
-__all__ = ['POSE_CONVENTION', 'CheckpointError', 'ModelRecord', 'SubjectData', 'workspace_audio_kind', 'load_subject',
-           'TrainedNeRF', 'model_record', 'save_model', 'load_checkpoint', 'load_nerf', 'subject_data',
-           'ExpressionSliders']
+__all__ = ['POSE_CONVENTION', 'LEAD_MIN_FRAMES', 'LEAD_MIN_R', 'LEAD_SECONDS', 'CheckpointError', 'ModelRecord', 'SubjectData',
+           'workspace_audio_kind', 'load_subject', 'footage_lead', 'TrainedNeRF', 'model_record', 'save_model',
+           'load_checkpoint', 'load_nerf', 'subject_data', 'ExpressionSliders']
 
 # %% ../nbs/07a_model.ipynb #977d262c
 POSE_CONVENTION = "opencv_c2w" # 4x4 camera-to-world, camera looks along +z, x right, y down
@@ -44,6 +44,7 @@ class ModelRecord:
     n_frames:int # frames of the subject
     holdout_frames:tuple # never trained on
     pose_convention:str = POSE_CONVENTION
+    audio_lead:int = 0 # frames the training footage's mouth leads its own sound (`footage_lead`); 0 in models from before it was measured
 
     @property
     def n_train(self) -> int: return self.n_frames - len(self.holdout_frames)
@@ -81,6 +82,7 @@ class SubjectData:
     n_train:int # frames 0 .. n_train - 1 are trained on, the rest are held out
     audio_kind:str = "ave" # what made the audio features
     audio_window:int = 8 # W
+    audio_lead:int = 0 # frames the footage's mouth leads its own sound (`footage_lead`); new speech is delayed by it
 
     def __post_init__(self):
         N = len(self.c2w)
@@ -105,6 +107,11 @@ class SubjectData:
         "The audio features of the W frames around each frame (`i - W/2 ... i + W/2 - 1`, zeros outside the clip)."
         feats = torch.from_numpy(np.asarray(self.audio if features is None else features, np.float32))
         return neighbour_windows(feats, torch.as_tensor(np.asarray(idx)), self.audio_window).numpy()
+
+    def driving_windows(self, features:np.ndarray, # [M, A] features of new speech, one per output frame
+                       ) -> np.ndarray: # float32 [M, W, A]
+        "Audio windows of M output frames driven by new speech, delayed by `audio_lead` frames: a model that learned a mouth moving ahead of its sound opens it with the new one."
+        return self.audio_windows(np.arange(len(features)) - self.audio_lead, features)
 
     def background(self, i:int, # frame index
                   ) -> np.ndarray: # uint8 [S, S, 3]
@@ -137,6 +144,27 @@ def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audi
     return SubjectData(c2w, poses.focal * s, poses.cx * s, poses.cy * s, plate, np.asarray(load_audio_features(ws), np.float32),
                        expression_coefficients(load_face(ws)).astype(np.float32), tuple(EXPRESSION_NAMES),
                        heldout_start(len(c2w)) if n_train is None else n_train, workspace_audio_kind(ws))
+
+# %% ../nbs/07a_model.ipynb #f2a2b19f
+LEAD_MIN_FRAMES = 2 # smaller offsets are within the phonetic check's spread on in-sync footage
+LEAD_MIN_R = 0.3 # weaker correlations are not a measurement
+LEAD_SECONDS = 60 # of training footage measured
+
+def footage_lead(ws:Workspace, # a processed workspace (face, audio)
+                 n_train:int, # frames 0 .. n_train - 1 are the training frames
+                 max_lead:int=4, # frames searched either way: half the audio window W
+                ) -> tuple[int, float]:
+    "How many frames the subject's mouth leads its own sound on the training frames (> 0: the mouth first), 0 where the check is unsure; and the check's correlation."
+    from synctalk.face import load_face
+    from synctalk.workspace import load_audio
+    from synctalk.phonetic import SR, PhoneticError, mouth_opening, phonetic_sync
+    n = min(n_train, int(LEAD_SECONDS*FPS))
+    track = load_face(ws)
+    opening = np.where(track.detected[:n], mouth_opening(track.landmarks[:n]), np.nan)
+    try: s = phonetic_sync(load_audio(ws)[:n*SR//FPS], opening, max_shift=max_lead)
+    except PhoneticError: return 0, float("nan")
+    sure = abs(s.offset) >= LEAD_MIN_FRAMES and s.correlation >= LEAD_MIN_R
+    return (s.offset if sure else 0), s.correlation
 
 # %% ../nbs/07a_model.ipynb #a71efcbd
 class TrainedNeRF:
@@ -185,7 +213,7 @@ def model_record(subject:SubjectData, # the subject the model is trained on
     "The record of a model of `subject`."
     return ModelRecord(asdict(config), subject.size, float(subject.focal), float(subject.cx), float(subject.cy), subject.audio_kind,
                        int(subject.audio.shape[1]), subject.audio_window, tuple(subject.expression_names), encoding_backend,
-                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx))
+                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx), audio_lead=subject.audio_lead)
 
 # %% ../nbs/07a_model.ipynb #d71b7abd
 def save_model(nerf:TrainedNeRF, path:str|Path):
@@ -226,8 +254,8 @@ def load_nerf(ws:Workspace, # a workspace where training ran
 def subject_data(ws:Workspace, # a trained workspace
                  nerf:TrainedNeRF, # its model
                 ) -> SubjectData:
-    "The workspace's subject at the model's resolution, with the model's held-out frames."
-    return load_subject(ws, nerf.record.resolution, nerf.record.n_train)
+    "The workspace's subject at the model's resolution, with the model's held-out frames and the lead of the footage it learned."
+    return replace(load_subject(ws, nerf.record.resolution, nerf.record.n_train), audio_lead=nerf.record.audio_lead)
 
 # %% ../nbs/07a_model.ipynb #992121b6
 def _label(name:str) -> str:

@@ -368,7 +368,7 @@ def say(ws:Workspace|str|Path, # a trained workspace
     src = pingpong(len(features), subject.n_frames)
     expr = driving_expressions(subject, nerf.record.expression_names, src, eyes_from=eyes_from)
     mode = "portrait" if portrait else "head"
-    frames = _Timed(getattr(f, mode) for f in drive(nerf, subject, clip, subject.audio_windows(np.arange(len(src)), features), src, expr, modes=(mode,)))
+    frames = _Timed(getattr(f, mode) for f in drive(nerf, subject, clip, subject.driving_windows(features), src, expr, modes=(mode,)))
     out = default_out(ws, text) if out is None else Path(out)
     n = write_video(out, progress(frames, "render", total=len(src)), fps=FPS, audio=speech.audio)
     t4 = time.perf_counter()

@@ -19,7 +19,7 @@ from .masks import region_mask
 from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step, require_step
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
                            photometric_loss, ambient_loss, opacity_entropy)
-from .model import SubjectData, TrainedNeRF, load_subject, model_record, save_model
+from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_record, save_model
 
 # %% auto #0
 __all__ = ['TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data', 'load_training_data',
@@ -140,7 +140,9 @@ def load_training_data(ws:Workspace, # a processed workspace
                       ) -> TrainingData:
     "The workspace's training data at `config.resolution`, the last `config.holdout` of the frames held out (runs 'train-data')."
     S = config.resolution
-    subject = load_subject(ws, S, heldout_start(clip_info(ws).n_frames, config.holdout)) # refuses a workspace that lacks a step
+    n_train = heldout_start(clip_info(ws).n_frames, config.holdout)
+    subject = load_subject(ws, S, n_train) # refuses a workspace that lacks a step
+    subject = replace(subject, audio_lead=footage_lead(ws, n_train)[0])
     prepare_training_data(ws, S)
     names = (ARTIFACTS.train_frames, ARTIFACTS.train_labels, ARTIFACTS.background, ARTIFACTS.face, ARTIFACTS.poses, ARTIFACTS.audio_features)
     return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r"),
@@ -442,6 +444,6 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
     def make(staging):
         save_model(result.nerf, staging/ARTIFACTS.model)
         return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, lpips=result.lpips_used,
-                    backend=result.nerf.record.encoding_backend, psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
+                    backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead, psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
     run_step(ws, "train", make, asdict(config), list(data.inputs), force=True)
     return replace(result, path=ws.path(ARTIFACTS.model))
