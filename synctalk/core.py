@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #986655f5
 from __future__ import annotations
-import fcntl, os, random, tempfile, warnings
+import fcntl, os, random, tempfile, threading, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['FPS', 'SynctalkError', 'InputError', 'get_device', 'seed_everything', 'denormals_flushed', 'progress', 'warn_once',
-           'native_stderr_silenced', 'atomic_path', 'write_text_atomic', 'file_lock']
+__all__ = ['FPS', 'SynctalkError', 'InputError', 'get_device', 'seed_everything', 'denormals_flushed', 'free_cores',
+           'cpu_threads', 'Latest', 'progress', 'warn_once', 'native_stderr_silenced', 'atomic_path',
+           'write_text_atomic', 'file_lock']
 
 # %% ../nbs/00_core.ipynb #3e4412d6
 FPS = 25 # frames per second of the pipeline's clips (ingest's default, the audio features' rate)
@@ -51,6 +52,72 @@ def denormals_flushed():
     finally:
         _flushing[0] -= 1
         if _flushing[0] == 0: torch.set_flush_denormal(False)
+
+# %% ../nbs/00_core.ipynb #ae307f45
+_last_look = [] # [(wall s, busy s of this process's cores, this process's CPU s)] at the previous `free_cores`
+
+def _busy_seconds() -> float|None:
+    "CPU seconds all processes have spent busy on the cores this process may run on (`/proc/stat`); None where it cannot be read."
+    try: lines = Path("/proc/stat").read_text().splitlines()
+    except OSError: return None
+    mine, ticks = {f"cpu{i}" for i in os.sched_getaffinity(0)}, 0
+    for line in lines:
+        name, *values = line.split()
+        if name in mine:
+            v = [int(x) for x in values]
+            ticks += sum(v[:3]) + sum(v[5:8]) # user, nice, system; irq, softirq, steal
+    return ticks/os.sysconf("SC_CLK_TCK")
+
+def free_cores(first_look:float=0.05, # seconds measured over when there is no previous call
+              ) -> float|None:
+    "How many of this process's cores other processes left idle since the previous call; None where `/proc/stat` cannot be read."
+    busy = _busy_seconds()
+    if busy is None: return None
+    look = (time.perf_counter(), busy, sum(os.times()[:2]))
+    if not _last_look:
+        _last_look.append(look); time.sleep(first_look)
+        return free_cores()
+    (t0, b0, o0), _last_look[0] = _last_look[0], look
+    if look[0] - t0 < 1e-3: return None
+    others = max(0.0, (look[1] - b0) - (look[2] - o0))/(look[0] - t0)
+    return max(0.0, len(os.sched_getaffinity(0)) - others)
+
+@contextmanager
+def cpu_threads():
+    "Run the block's torch work on as many threads as `free_cores` finds free (at least 1, at most the count before); that count is back afterwards."
+    import torch
+    before, free = torch.get_num_threads(), free_cores()
+    if free is not None: torch.set_num_threads(max(1, min(before, int(free + 0.5))))
+    try: yield
+    finally: torch.set_num_threads(before)
+
+# %% ../nbs/00_core.ipynb #ba462199
+class Latest:
+    "Run `work(request)` on a background thread for the newest request only: one that waits is replaced by the next."
+    def __init__(self, work, # called with each request that is run
+                 on_error=None, # called with the exception when `work` raises (default: a warning)
+                ):
+        self.work, self.on_error = work, on_error or (lambda e: warnings.warn(f"{type(e).__name__}: {e}"))
+        self._waiting, self._running, self._cond = None, False, threading.Condition()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def submit(self, request):
+        "Ask for `request` to be run, replacing any request that has not started."
+        with self._cond: self._waiting = (request,); self._cond.notify_all()
+
+    def wait(self, timeout:float|None=None) -> bool:
+        "Block until nothing runs or waits; False if `timeout` seconds passed first."
+        with self._cond: return self._cond.wait_for(lambda: self._waiting is None and not self._running, timeout)
+
+    def _loop(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._waiting is not None)
+                (request,), self._waiting, self._running = self._waiting, None, True
+            try: self.work(request)
+            except Exception as e: self.on_error(e)
+            finally:
+                with self._cond: self._running = False; self._cond.notify_all()
 
 # %% ../nbs/00_core.ipynb #a7a5b72b
 def progress(iterable=None, # what to iterate over

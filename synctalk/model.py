@@ -4,7 +4,7 @@
 
 # %% ../nbs/07a_model.ipynb #f8b471a6
 from __future__ import annotations
-import time
+import math, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
@@ -13,14 +13,14 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from .core import FPS, SynctalkError, atomic_path, denormals_flushed, get_device
+from .core import FPS, Latest, SynctalkError, atomic_path, cpu_threads, denormals_flushed, get_device
 from .workspace import Workspace, ARTIFACTS, heldout_start, require_processed, require_step
 from .nerf import NeRFConfig, PortraitNeRF, Conditioning, neighbour_windows, render_frame
 
 # %% auto #0
-__all__ = ['POSE_CONVENTION', 'LEAD_MIN_FRAMES', 'LEAD_MIN_R', 'LEAD_SECONDS', 'CheckpointError', 'ModelRecord', 'SubjectData',
-           'workspace_audio_kind', 'load_subject', 'footage_lead', 'TrainedNeRF', 'model_record', 'save_model',
-           'load_checkpoint', 'load_nerf', 'subject_data', 'ExpressionSliders']
+__all__ = ['POSE_CONVENTION', 'LEAD_MIN_FRAMES', 'LEAD_MIN_R', 'LEAD_SECONDS', 'MIN_PREVIEW', 'CheckpointError', 'ModelRecord',
+           'SubjectData', 'workspace_audio_kind', 'load_subject', 'footage_lead', 'TrainedNeRF', 'model_record',
+           'save_model', 'load_checkpoint', 'load_nerf', 'subject_data', 'preview_size', 'ExpressionSliders']
 
 # %% ../nbs/07a_model.ipynb #977d262c
 POSE_CONVENTION = "opencv_c2w" # 4x4 camera-to-world, camera looks along +z, x right, y down
@@ -201,7 +201,7 @@ class TrainedNeRF:
         size = size or r.resolution
         s = size / r.resolution
         if background.shape[0] != size: background = cv2.resize(background, (size, size), interpolation=cv2.INTER_AREA)
-        with denormals_flushed():
+        with denormals_flushed(), cpu_threads():
             bg = torch.as_tensor(background, device=self.device).float() / 255
             fr = render_frame(self.model, torch.as_tensor(np.asarray(c2w), dtype=torch.float32), r.focal * s, r.cx * s, r.cy * s, cond, bg, where=where)
         return (fr.image.clamp(0, 1) * 255).round().byte().cpu().numpy(), fr.acc.cpu().numpy()
@@ -266,19 +266,34 @@ def _label(name:str) -> str:
 
 def _png(image:np.ndarray) -> bytes: return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
 
+MIN_PREVIEW = 64 # the smallest preview an adaptive resolution goes down to
+
+def preview_size(size:int, # the resolution just rendered
+                 seconds:float, # how long it took
+                 aim:float, # the render time aimed at
+                 largest:int, # the resolution asked for
+                ) -> int:
+    "The next preview resolution (a multiple of 8): scaled to take `aim` s when a render took over 1.25 `aim` or under half of it."
+    if 0.5*aim <= seconds <= 1.25*aim: return size
+    scaled = int(size*math.sqrt(aim/max(seconds, 1e-3)))//8*8
+    return max(min(MIN_PREVIEW, largest), min(largest, scaled))
+
 class ExpressionSliders(widgets.VBox):
-    "Sliders for the expression coefficients and the frame; the face re-renders beside the real frame."
+    "Sliders for the expression coefficients and the frame; the face re-renders beside the real frame at a resolution that keeps up."
     def __init__(self, nerf:TrainedNeRF, # a trained model
                  subject:SubjectData, # its subject (poses, audio, expressions)
                  frames:np.ndarray|None=None, # uint8 [N, H, W, 3] the real frames to show beside the render
-                 size:int=128, # preview resolution
+                 size:int=128, # the largest preview resolution
+                 seconds:float=0.2, # render time aimed at: the resolution adapts to it
                 ):
-        self.nerf, self.subject, self.frames, self.size, self.renders, self._hold = nerf, subject, frames, size, 0, False
+        self.nerf, self.subject, self.frames, self.renders, self._hold = nerf, subject, frames, 0, False
+        self.size, self.largest, self.seconds = size, size, seconds
         self.sliders = [widgets.FloatSlider(0., min=0., max=1., step=0.01, description=_label(n), continuous_update=False)
                         for n in nerf.record.expression_names]
         self.frame = widgets.IntSlider(0, min=0, max=subject.n_frames - 1, description="frame", continuous_update=False)
         self.rendered, self.real = widgets.Image(format="png", width=2 * size), widgets.Image(format="png", width=2 * size)
         self.info = widgets.Label()
+        self.worker = Latest(self._draw, lambda e: setattr(self.info, "value", f"render failed: {type(e).__name__}: {e}"))
         for s in self.sliders: s.observe(self._render, "value")
         self.frame.observe(self._load_frame, "value")
         super().__init__([self.frame, widgets.HBox([widgets.VBox(self.sliders), self.rendered, self.real]), self.info])
@@ -293,16 +308,20 @@ class ExpressionSliders(widgets.VBox):
         for s, v in zip(self.sliders, self.subject.expressions[i]): s.value = float(np.clip(v, 0, 1))
         self._hold = False
         if self.frames is not None:
-            self.real.value = _png(cv2.resize(np.asarray(self.frames[i]), (self.size, self.size), interpolation=cv2.INTER_AREA))
+            self.real.value = _png(cv2.resize(np.asarray(self.frames[i]), (self.largest, self.largest), interpolation=cv2.INTER_AREA))
         self._render()
 
     def _render(self, change=None):
-        if self._hold: return
-        i, d = self.frame.value, self.subject
+        if not self._hold: self.worker.submit((self.frame.value, self.expression))
+
+    def _draw(self, request):
+        (i, expression), d, size = request, self.subject, self.size
         t0 = time.perf_counter()
-        cond = self.nerf.conditioning(d.audio_windows([i])[0], self.expression, i)
-        self.image, _ = self.nerf.render(d.c2w[i], cond, d.background(i), self.size)
+        cond = self.nerf.conditioning(d.audio_windows([i])[0], expression, i)
+        self.image, _ = self.nerf.render(d.c2w[i], cond, d.background(i), size)
         self.rendered.value = _png(self.image)
-        self.renders += 1
+        self.renders, dt = self.renders + 1, time.perf_counter() - t0
+        self.size = preview_size(size, dt, self.seconds, self.largest)
         split = "held out" if i >= d.n_train else "training"
-        self.info.value = f"frame {i} ({split}): rendered {self.size}x{self.size} in {(time.perf_counter() - t0) * 1e3:.0f} ms"
+        self.info.value = f"frame {i} ({split}): rendered {size}x{size} in {dt * 1e3:.0f} ms"
+

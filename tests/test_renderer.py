@@ -83,6 +83,18 @@ def test_subject_data_is_the_training_data(trained, assets):
     assert subject.n_train == data.n_train == 281 and list(subject.holdout_idx) == list(range(281, 331))
 
 
+def test_model_learns_the_footage_lead(trained, assets):
+    "may_short's mouth leads its sound by 2 frames (phonetic check on the training frames); the model records it and new speech is delayed by it."
+    from synctalk.model import footage_lead, load_nerf, subject_data
+    lead, r = footage_lead(trained, 281)
+    assert lead == 2 and r > 0.45, (lead, r)
+    nerf = load_nerf(trained)
+    subject = subject_data(trained, nerf)
+    assert nerf.record.audio_lead == subject.audio_lead == 2
+    speech = subject.audio[::-1].copy() # any other features, one per output frame
+    assert np.array_equal(subject.driving_windows(speech)[10:], subject.audio_windows(np.arange(8, len(speech) - 2), speech))
+
+
 def test_portrait_casts_only_face_rays(trained, assets):
     "Driving for the portrait alone casts only the face's rays and gives the same portrait as rendering the whole head."
     from synctalk.model import load_nerf, subject_data
