@@ -110,23 +110,26 @@ def cmd_evaluate(args):
 def run_demo(out:Path, # folder for the workspace, videos and metrics
              quick:bool=False, # smoke-run settings: smaller frames, a short training
              device:str|None=None,
+             subject:str|Path|None=None, # any talking-face video (its last 15% held out); default: the sample, may_short.mp4
+             minutes:float|None=None, # training budget; default 10 (0.5 with `quick`)
             ) -> Path:
-    "The whole pipeline on the sample subject: process, train, drive with held-out and new speech, evaluate; the eval folder."
+    "The whole pipeline on a subject: process, train, drive with held-out and new speech, evaluate; the eval folder."
     from synctalk.assets import asset_path
     from synctalk.workspace import Workspace, ARTIFACTS, ingest
     from synctalk.train import train_workspace
     from synctalk.metrics import evaluate
     ws = Workspace(out/"workspace")
-    _report(ingest(asset_path("may_short.mp4"), ws, size=256 if quick else 512))
+    _report(ingest(asset_path("may_short.mp4") if subject is None else subject, ws, size=256 if quick else 512))
     process_workspace(ws, report=_report)
-    r = train_workspace(ws, resolution=64 if quick else 256, minutes=0.5 if quick else 10, device=device)
+    minutes = minutes if minutes is not None else 0.5 if quick else 10
+    r = train_workspace(ws, resolution=64 if quick else 256, minutes=minutes, device=device)
     print(f"train    done: {r.steps} steps in {r.seconds/60:.1f} min")
     _report(evaluate(ws, device=device))
     return ws.path(ARTIFACTS.metrics).parent
 
 def cmd_demo(args):
     from synctalk.workspace import ARTIFACTS
-    where = run_demo(args.out, args.quick, args.device)
+    where = run_demo(args.out, args.quick, args.device, args.subject, args.minutes)
     ws = where.parent
     print((ws/ARTIFACTS.metrics_table).read_text(), end="")
     print(f"videos: {ws/ARTIFACTS.heldout('portrait')} (held-out speech), {ws/ARTIFACTS.cross_video} (radio31.wav); figures: {ws/ARTIFACTS.metrics}")
@@ -204,8 +207,10 @@ def _model_commands(sub):
     s.add_argument("--cross-audio", type=Path, help="speech for the cross-driven check (default: radio31.wav)")
     s.add_argument("--force", action="store_true"); s.add_argument("--device")
     s.set_defaults(func=cmd_evaluate)
-    s = sub.add_parser("demo", help="the whole pipeline on the sample subject, with videos and a metrics table")
+    s = sub.add_parser("demo", help="the whole pipeline on the sample subject (or any clip), with videos and a metrics table")
     s.add_argument("-o", "--out", type=Path, default=Path("synctalk-demo"), help="output folder")
+    s.add_argument("--subject", type=Path, help="any talking-face video instead of the sample (its last 15%% held out)")
+    s.add_argument("--minutes", type=float, help="training budget (default 10; 0.5 with --quick)")
     s.add_argument("--quick", action="store_true", help="smoke-run settings (a few minutes on a CPU)")
     s.add_argument("--device")
     s.set_defaults(func=cmd_demo)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .core import FPS, progress, warn_once
+from .core import FPS, InputError, progress, warn_once
 from .assets import asset_path
 from .io import write_video
 from .workspace import Workspace, StepRun, ARTIFACTS, clip_info, run_step, require_step, load_audio
@@ -291,11 +291,11 @@ NOT_MEASURED = SyncScore(float("nan"), float("nan"))
 def sync_score(video:str|Path, # an mp4 with the speech muxed in
                expert, # a `synctalk.ave.SyncExpert`, or None
               ) -> SyncScore:
-    "Lip-sync confidence and audio-video offset of `video` (`NOT_MEASURED` without an expert or a trackable face)."
+    "Lip-sync confidence and audio-video offset of `video` (`NOT_MEASURED` without an expert, a trackable face or 1 s of speech)."
     from synctalk.ave import prepare_clip, score_offsets
     if expert is None: return NOT_MEASURED
     try: clip = prepare_clip(video)
-    except FaceError as e:
+    except (FaceError, InputError) as e:
         warn_once(f"lip sync is not measured for {Path(video).name}: {e}")
         return NOT_MEASURED
     sc = score_offsets(expert, clip)

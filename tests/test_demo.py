@@ -53,3 +53,19 @@ def test_demo_quick(assets, tmp_path):
     frames, seconds, size = _streams(out/"cross_portrait.mp4")
     assert frames == report["cross_driven"]["frames"] == 200 and abs(seconds - 8.0) < 0.1, (frames, seconds)
     assert "metrics.json" in r.stdout and "cross_portrait.mp4" in r.stdout
+
+
+def test_demo_on_another_subject(assets, tmp_path):
+    "`synctalk demo --subject` runs the same pipeline on any clip (here a real 5 s clip of another person), its last 15% held out."
+    r = synctalk("demo", "--quick", "--subject", assets/"retalk_face2.mp4", "--minutes", "0.2", "-o", tmp_path/"demo")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads((tmp_path/"demo"/"workspace"/"eval"/"metrics.json").read_text())
+    n = json.loads((tmp_path/"demo"/"workspace"/"manifest.json").read_text())["steps"]["ingest"]["meta"]["n_frames"]
+    assert n == 125 and report["held_out_frames"] == list(range(n - round(0.15*n), n)), (n, report["held_out_frames"])
+    assert math.isfinite(report["methods"]["portrait"]["psnr_face"]) and report["model"]["resolution"] == 64
+
+
+def test_demo_refuses_a_missing_subject(tmp_path):
+    r = synctalk("demo", "--quick", "--subject", tmp_path/"nobody.mp4", "-o", tmp_path/"demo")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "nobody.mp4" in r.stderr, r.stderr
+    assert not (tmp_path/"demo"/"workspace"/"manifest.json").exists()
