@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from synctalk.composite import SourceClip, drive, render_region

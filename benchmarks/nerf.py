@@ -83,7 +83,7 @@ def main():
         psnr_face_head_only=rows["head only"]["psnr_face"], lmd_head_only=rows["head only"]["lmd"],
         baselines={b: dict(psnr_face=rows[b]["psnr_face"], lmd=rows[b]["lmd"]) for b in ("retrieval", "static")},
         beats_baselines=beats, scores=rows, render_fps=round(render_fps, 3), render_fps_head=round(render_fps_head, 3), render_fps_at=f"{args.res}x{args.res}",
-        composite_fps_at_512=rows["portrait"]["fps"], lpips_in_training=result.lpips_used,
+        composite_fps_at_512=rows["portrait"]["fps"], perceptual_in_training=result.perceptual,
         train_psnr_last_50_steps=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2),
         targets=dict(psnr_face=24.0, render_fps=2.0, minutes=30.0), encoding_backend=nerf.record.encoding_backend,
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), wall_minutes_total=round((time.time() - t_start) / 60, 2),

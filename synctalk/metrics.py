@@ -22,7 +22,8 @@ from .model import load_nerf, subject_data
 from .composite import SourceClip, drive, infer
 
 # %% auto #0
-__all__ = ['RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'lpips_distance',
+__all__ = ['MIN_PERCEPTUAL_SIDE', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model',
+           'perceptual_input', 'perceptual_distance', 'lpips_distance', 'st_lpips_model', 'st_lpips_distance',
            'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity',
            'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout',
            'SyncScore', 'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
@@ -87,14 +88,53 @@ def lpips_model():
                 warn_once(f"LPIPS is unavailable: its AlexNet backbone could not be loaded from {hub} ({type(e).__name__}: {e})")
     return _LPIPS["model"]
 
+MIN_PERCEPTUAL_SIDE = 32 # AlexNet's five layers need this many pixels a side
+
+def perceptual_input(images, # float tensor [B, 3, H, W] in [0, 1]
+                    ):
+    "Images as the LPIPS networks take them: in [-1, 1], upsampled (bilinear) to at least `MIN_PERCEPTUAL_SIDE` pixels a side."
+    import torch.nn.functional as F
+    side = min(images.shape[-2:])
+    if side < MIN_PERCEPTUAL_SIDE:
+        images = F.interpolate(images, scale_factor=MIN_PERCEPTUAL_SIDE/side, mode="bilinear", align_corners=False)
+    return images*2 - 1
+
+def perceptual_distance(model, # an LPIPS-like module, or None
+                        pred:np.ndarray, # uint8 [N, H, W, 3]
+                        real:np.ndarray, # uint8 [N, H, W, 3]
+                        batch:int=8, # frames per forward pass
+                       ) -> float:
+    "Mean distance of `model` over the frames, or NaN when there is no model."
+    import torch
+    if model is None: return float("nan")
+    with torch.no_grad():
+        d = [model(perceptual_input(_as_float(pred[i:i + batch])), perceptual_input(_as_float(real[i:i + batch]))).flatten()
+             for i in range(0, len(pred), batch)]
+    return float(torch.cat(d).mean())
+
 def lpips_distance(pred:np.ndarray, # uint8 [N, H, W, 3]
                    real:np.ndarray, # uint8 [N, H, W, 3]
                   ) -> float:
     "Mean LPIPS (AlexNet) distance, or NaN when the model is unavailable."
-    import torch
-    model = lpips_model()
-    if model is None: return float("nan")
-    with torch.no_grad(): return float(model(_as_float(pred)*2 - 1, _as_float(real)*2 - 1).mean())
+    return perceptual_distance(lpips_model(), pred, real)
+
+# %% ../nbs/10_metrics.ipynb #48f64c29
+def st_lpips_model():
+    "The shift-tolerant LPIPS (AlexNet, ST0.0, weights inside `stlpips-pytorch`) on the CPU, or None (warned once) when it cannot be loaded."
+    if "st" not in _LPIPS:
+        _LPIPS["st"] = None
+        try:
+            from stlpips_pytorch import stlpips
+            _LPIPS["st"] = stlpips.LPIPS(net="alex", variant="shift_tolerant", version="ST0.0", verbose=False).eval()
+        except Exception as e:
+            warn_once(f"ST-LPIPS is unavailable ({type(e).__name__}: {e}): pip install stlpips-pytorch torchsummary")
+    return _LPIPS["st"]
+
+def st_lpips_distance(pred:np.ndarray, # uint8 [N, H, W, 3]
+                      real:np.ndarray, # uint8 [N, H, W, 3]
+                     ) -> float:
+    "Mean ST-LPIPS (AlexNet) distance, or NaN when it is unavailable."
+    return perceptual_distance(st_lpips_model(), pred, real)
 
 # %% ../nbs/10_metrics.ipynb #6c197643
 @dataclass(frozen=True)
@@ -140,6 +180,8 @@ class MethodScores:
     ssim_full: float = float("nan")
     ms_ssim_full: float = float("nan")
     lpips_full: float = float("nan")
+    st_lpips_face: float = float("nan")
+    st_lpips_full: float = float("nan")
     lmd: float = float("nan")
     aue: float = float("nan")
     lip_r: float = float("nan")
@@ -155,11 +197,11 @@ def image_scores(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
                  box:tuple[int, int, int, int], # face box x0, y0, x1, y1 (pixels)
                  scores:MethodScores|None=None, # add to these
                 ) -> MethodScores:
-    "PSNR, SSIM, MS-SSIM and LPIPS on the face box and the full frame."
+    "PSNR, SSIM, MS-SSIM, LPIPS and ST-LPIPS on the face box and the full frame."
     s = scores or MethodScores()
     x0, y0, x1, y1 = box
     for where, p, r in (("face", pred[:, y0:y1, x0:x1], real[:, y0:y1, x0:x1]), ("full", pred, real)):
-        for name, fn in (("psnr", psnr), ("ssim", ssim), ("ms_ssim", ms_ssim), ("lpips", lpips_distance)):
+        for name, fn in (("psnr", psnr), ("ssim", ssim), ("ms_ssim", ms_ssim), ("lpips", lpips_distance), ("st_lpips", st_lpips_distance)):
             setattr(s, f"{name}_{where}", fn(p, r))
     return s
 
@@ -348,7 +390,7 @@ def evaluate(ws:Workspace, # a trained workspace
                       real=dict(sync_conf=real_sync.confidence, sync_offset=real_sync.offset, phone_r=real_phone.confidence, phone_offset=real_phone.offset),
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict(),
                                         phone_r=cross_phone.confidence, phone_offset=cross_phone.offset),
-                      model=dict(steps=rec.meta.get("steps"), resolution=rec.meta.get("resolution")))
+                      model={k: rec.meta.get(k) for k in ("steps", "resolution", "perceptual", "audio_lead")})
         (staging/ARTIFACTS.metrics).write_text(json.dumps(report, indent=1, default=float))
         (staging/ARTIFACTS.metrics_table).write_text(ev.table() + f"\nreal held-out frames: sync offset {real_sync.offset:g}, phonetic offset {real_phone.offset:g} frames"
                                                 f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "

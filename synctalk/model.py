@@ -45,6 +45,7 @@ class ModelRecord:
     holdout_frames:tuple # never trained on
     pose_convention:str = POSE_CONVENTION
     audio_lead:int = 0 # frames the training footage's mouth leads its own sound (`footage_lead`); 0 in models from before it was measured
+    perceptual:str = "" # the perceptual loss it was trained with: "lpips", "st-lpips", "" (none, or not recorded)
 
     @property
     def n_train(self) -> int: return self.n_frames - len(self.holdout_frames)
@@ -209,11 +210,12 @@ class TrainedNeRF:
 def model_record(subject:SubjectData, # the subject the model is trained on
                  config:NeRFConfig, # the model's sizes
                  encoding_backend:str, # the hash-grid backend its tables are for
+                 perceptual:str="", # the perceptual loss that trains it
                 ) -> ModelRecord:
     "The record of a model of `subject`."
     return ModelRecord(asdict(config), subject.size, float(subject.focal), float(subject.cx), float(subject.cy), subject.audio_kind,
                        int(subject.audio.shape[1]), subject.audio_window, tuple(subject.expression_names), encoding_backend,
-                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx), audio_lead=subject.audio_lead)
+                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx), audio_lead=subject.audio_lead, perceptual=perceptual)
 
 # %% ../nbs/07a_model.ipynb #d71b7abd
 def save_model(nerf:TrainedNeRF, path:str|Path):

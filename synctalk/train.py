@@ -20,12 +20,13 @@ from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_inf
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
                            photometric_loss, ambient_loss, opacity_entropy)
 from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_record, save_model
+from .metrics import perceptual_input
 
 # %% auto #0
 __all__ = ['TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data', 'load_training_data',
-           'RayBatch', 'sample_rays', 'frame_regions', 'lpips_criterion', 'step_loss', 'lr_factor', 'training_stage',
-           'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train',
-           'train_workspace']
+           'RayBatch', 'sample_rays', 'frame_regions', 'Perceptual', 'perceptual_criterion', 'step_loss', 'lr_factor',
+           'training_stage', 'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult',
+           'train', 'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
 @dataclass
@@ -209,16 +210,21 @@ def frame_regions(data:TrainingData, # the subject
     return idx, np.stack([np.stack([region_mask(data.labels[i], name) for name in ("head", "lips", "upper_face")], -1) for i in idx])
 
 # %% ../nbs/08_train.ipynb #9b90263a
-def lpips_criterion(device:torch.device|str="cpu"):
-    "The LPIPS (AlexNet) module on `device`, frozen; None (warned once) when its weights are unavailable."
-    from synctalk.metrics import lpips_model
-    model = lpips_model()
+class Perceptual(NamedTuple):
+    "The perceptual loss of the fine and lips stages."
+    name:str # "lpips" (AlexNet) or "st-lpips" (shift-tolerant AlexNet)
+    module:torch.nn.Module # frozen, on the training device
+
+def perceptual_criterion(device:torch.device|str="cpu") -> Perceptual|None:
+    "LPIPS (AlexNet) when its weights load, else ST-LPIPS (weights in `stlpips-pytorch`); None (warned once) when neither does."
+    from synctalk.metrics import lpips_model, st_lpips_model
+    name, model = next(((n, m) for n, m in (("lpips", lpips_model()), ("st-lpips", st_lpips_model())) if m is not None), (None, None))
     if model is None:
-        warn_once("without LPIPS the fine and lips stages train with MSE only")
+        warn_once("without LPIPS or ST-LPIPS the fine and lips stages train with MSE only")
         return None
     model = copy.deepcopy(model).to(device).eval()
     for p in model.parameters(): p.requires_grad_(False)
-    return model
+    return Perceptual(name, model)
 
 def step_loss(out, # RenderOutput of the batch's rays
               target:torch.Tensor, # [N, 3] the rays' true colours
@@ -228,18 +234,18 @@ def step_loss(out, # RenderOutput of the batch's rays
               config:TrainConfig,
               stage:str, # "coarse", "fine" or "lips"
               patches:int=0, # B: the first B * P^2 rays are B patches of P x P (P = config.patch)
-              lpips=None, # the LPIPS criterion, or None
+              perceptual:Perceptual|None=None, # the perceptual loss, or None
              ) -> torch.Tensor:
-    "Eq. 13 and its regularizers: photometric + ambient + opacity entropy (+ LPIPS on the patches)."
+    "Eq. 13 and its regularizers: photometric + ambient + opacity entropy (+ the perceptual loss on the patches)."
     c = config
     loss = photometric_loss(out.rgb, target, out.uncertainty, face, progress)
     loss = loss + c.ambient_weight * progress * ambient_loss(out.audio_ambient, out.expression_ambient, lips) + 1e-4 * opacity_entropy(out.acc)
-    if patches and lpips:
+    if patches and perceptual:
         P = c.patch
         n = patches * P * P
-        to_img = lambda x: x[:n].view(patches, P, P, 3).permute(0, 3, 1, 2) * 2 - 1
+        to_img = lambda x: perceptual_input(x[:n].view(patches, P, P, 3).permute(0, 3, 1, 2))
         w = c.lips_lpips_weight if stage == "lips" else c.lpips_weight
-        loss = loss + w * lpips(to_img(out.rgb), to_img(target)).mean()
+        loss = loss + w * perceptual.module(to_img(out.rgb), to_img(target)).mean()
     return loss
 
 def lr_factor(progress:float, # in [0, 1]
@@ -309,8 +315,8 @@ class Trainer:
         self.ema = WeightEMA(self.model, config.ema_decay)
         self.rng = np.random.default_rng(config.seed)
         self.steps, self.seconds = 0, 0.0
-        self.lpips = (lpips_criterion(self.device) if config.lpips_weight or config.lips_lpips_weight else None) or False
-        self.record = model_record(data, self.model.config, self.model.encoder.implementation)
+        self.perceptual = perceptual_criterion(self.device) if config.lpips_weight or config.lips_lpips_weight else None
+        self.record = model_record(data, self.model.config, self.model.encoder.implementation, self.perceptual.name if self.perceptual else "")
 
     @property
     def progress(self) -> float: # steps or time spent, as a fraction of the budget
@@ -337,7 +343,7 @@ class Trainer:
             self.model.train()
             out = render_rays(self.model, _batch_rays(self.data, batch, self.device), self.conditioning(batch.frames), t(batch.background),
                               ray_frame=t(batch.ray_frame).long(), num_samples=c.num_samples, perturb=True, segments=c.segments)
-            loss = step_loss(out, target := t(batch.rgb), t(batch.face), t(batch.lips), p, c, stage, len(batch.frames) if batch.patch else 0, self.lpips)
+            loss = step_loss(out, target := t(batch.rgb), t(batch.face), t(batch.lips), p, c, stage, len(batch.frames) if batch.patch else 0, self.perceptual)
             self.optimizer.zero_grad(set_to_none=True); loss.backward(); self.optimizer.step()
             self.ema.update(self.model)
             self.steps += 1
@@ -394,7 +400,7 @@ class TrainResult:
     steps:int
     seconds:float # training time, over all resumed runs
     stats:list # StepStats of the last steps of this run
-    lpips_used:bool
+    perceptual:str # the perceptual loss of the fine and lips stages ("lpips", "st-lpips"), "" for none
     peak_rss_mb:float
     nerf:TrainedNeRF # the EMA model
     path:Path|None = None # where the model was written
@@ -422,7 +428,7 @@ def train(data:TrainingData, # the subject
     bar.close()
     if state_path is not None: save_state(tr, state_path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return TrainResult(tr.steps, tr.seconds, stats, bool(tr.lpips), peak, tr.trained())
+    return TrainResult(tr.steps, tr.seconds, stats, tr.record.perceptual, peak, tr.trained())
 
 # %% ../nbs/08_train.ipynb #3ac97001
 def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, track, audio)
@@ -443,7 +449,7 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
     result = train(data, config, state, device)
     def make(staging):
         save_model(result.nerf, staging/ARTIFACTS.model)
-        return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, lpips=result.lpips_used,
+        return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, perceptual=result.perceptual,
                     backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead, psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
     run_step(ws, "train", make, asdict(config), list(data.inputs), force=True)
     return replace(result, path=ws.path(ARTIFACTS.model))

@@ -7,7 +7,7 @@ from conftest import synctalk
 
 METHODS = ("portrait", "head only", "retrieval", "static")
 COLUMNS = ("psnr_face", "ssim_face", "ms_ssim_face", "lpips_face", "psnr_full", "ssim_full", "ms_ssim_full", "lpips_full",
-           "lmd", "aue", "lip_r", "lip_ratio", "sync_conf", "sync_offset", "phone_r", "phone_offset", "fps")
+           "st_lpips_face", "st_lpips_full", "lmd", "aue", "lip_r", "lip_ratio", "sync_conf", "sync_offset", "phone_r", "phone_offset", "fps")
 
 
 def _streams(path):
@@ -37,7 +37,7 @@ def test_demo_quick(assets, tmp_path):
     assert set(report["methods"]) == set(METHODS)
     for name, row in report["methods"].items():
         assert set(COLUMNS) <= set(row), (name, set(COLUMNS) - set(row))
-        for c in ("psnr_face", "ssim_face", "ms_ssim_face", "psnr_full", "ssim_full", "ms_ssim_full"):
+        for c in ("psnr_face", "ssim_face", "ms_ssim_face", "psnr_full", "ssim_full", "ms_ssim_full", "st_lpips_face", "st_lpips_full"):
             assert math.isfinite(row[c]), (name, c, row[c])
     m = report["methods"]
     assert m["portrait"]["psnr_full"] > m["head only"]["psnr_full"], m # hair, torso and background stay the real frame's
@@ -45,6 +45,7 @@ def test_demo_quick(assets, tmp_path):
     for b in ("retrieval", "static"):
         assert 17 < m[b]["psnr_face"] < m[b]["psnr_full"] < 35, (b, m[b]) # 19.4 / 24.5 and 20.6 / 25.7 dB on the sample
     assert m["portrait"]["fps"] > 0 and report["model"]["steps"] >= 1 and report["model"]["resolution"] == 64, report["model"]
+    assert report["model"]["perceptual"] in ("lpips", "st-lpips"), report["model"] # ST-LPIPS ships its weights: never MSE alone
     table = (out/"metrics.txt").read_text()
     for name in METHODS: assert name in table
     for name in ("portrait", "head_only"):
