@@ -10,7 +10,8 @@ Figures, on a trained workspace (-w; its model at its training resolution, 256 f
 
 Each is measured alone, then again while one other process spins on a core (a Python busy loop started
 and stopped by this script), and the JSON gives every figure's loaded/alone ratio. Torch starts with one
-thread per core; `synctalk.core.cpu_threads` picks the threads of each render. Prints one JSON object on
+thread per core; `synctalk.core.cpu_threads` picks the threads of each render (`--fixed-threads`: it does
+not, as before it existed). Prints one JSON object on
 its last line (machine, load average before and after).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+import synctalk.core as core
 from synctalk.composite import SourceClip, drive, render_region
 from synctalk.masks import load_masks
 from synctalk.model import load_nerf, subject_data
@@ -47,7 +49,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-w", "--workspace", type=Path, required=True, help="a trained workspace (e.g. the `synctalk demo` one)")
     p.add_argument("--frames", type=int, default=10, help="held-out frames per figure")
+    p.add_argument("--fixed-threads", action="store_true", help="keep every core's thread whatever the load (no `cpu_threads` policy): the behaviour before it")
     args = p.parse_args()
+    if args.fixed_threads: core.free_cores = lambda first_look=0.05: None # `cpu_threads` then leaves the count as it is
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     load_before = os.getloadavg()
     ws = Workspace(args.workspace)
@@ -66,7 +70,7 @@ def main():
                    portrait_fps_alone=alone["portrait_fps"] >= 3, portrait_fps_loaded=loaded["portrait_fps"] >= 1.5,
                    heldout_loaded_within_2x=loaded["heldout_fps"] >= alone["heldout_fps"]/2)
     print(json.dumps(dict(
-        benchmark="interactive", workspace=str(ws.root), resolution=nerf.record.resolution, frames=args.frames,
+        benchmark="interactive", workspace=str(ws.root), thread_policy=not args.fixed_threads, resolution=nerf.record.resolution, frames=args.frames,
         machine=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), device="cpu",
                      processor=platform.processor() or platform.machine(), load_average_before=[round(x, 2) for x in load_before],
                      load_average_after=[round(x, 2) for x in os.getloadavg()]),

@@ -24,9 +24,9 @@ from .composite import SourceClip, drive, infer
 # %% auto #0
 __all__ = ['MIN_PERCEPTUAL_SIDE', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model',
            'perceptual_input', 'perceptual_distance', 'lpips_distance', 'st_lpips_model', 'st_lpips_distance',
-           'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity',
-           'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout',
-           'SyncScore', 'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
+           'Perceptual', 'perceptual_criterion', 'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores',
+           'metrics_table', 'similarity', 'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation',
+           'union_box', 'evaluate_heldout', 'SyncScore', 'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
 
 # %% ../nbs/10_metrics.ipynb #f6ec8cef
 def _as_float(frames:np.ndarray):
@@ -135,6 +135,24 @@ def st_lpips_distance(pred:np.ndarray, # uint8 [N, H, W, 3]
                      ) -> float:
     "Mean ST-LPIPS (AlexNet) distance, or NaN when it is unavailable."
     return perceptual_distance(st_lpips_model(), pred, real)
+
+# %% ../nbs/10_metrics.ipynb #e689defc
+class Perceptual(NamedTuple):
+    "The perceptual loss of the fine and lips stages."
+    name:str # "lpips" (AlexNet) or "st-lpips" (shift-tolerant AlexNet)
+    module:object # torch.nn.Module, frozen, on the training device
+
+def perceptual_criterion(device="cpu", # torch device to train on
+                        ) -> Perceptual|None:
+    "LPIPS (AlexNet) when its weights load, else ST-LPIPS (weights in `stlpips-pytorch`); None (warned once) when neither does."
+    import copy
+    name, model = next(((n, m) for n, m in (("lpips", lpips_model()), ("st-lpips", st_lpips_model())) if m is not None), (None, None))
+    if model is None:
+        warn_once("without LPIPS or ST-LPIPS the fine and lips stages train with MSE only")
+        return None
+    model = copy.deepcopy(model).to(device).eval()
+    for p in model.parameters(): p.requires_grad_(False)
+    return Perceptual(name, model)
 
 # %% ../nbs/10_metrics.ipynb #6c197643
 @dataclass(frozen=True)

@@ -280,6 +280,7 @@ def preview_size(size:int, # the resolution just rendered
     scaled = int(size*math.sqrt(aim/max(seconds, 1e-3)))//8*8
     return max(min(MIN_PREVIEW, largest), min(largest, scaled))
 
+# %% ../nbs/07a_model.ipynb #0c7bd93c
 class ExpressionSliders(widgets.VBox):
     "Sliders for the expression coefficients and the frame; the face re-renders beside the real frame at a resolution that keeps up."
     def __init__(self, nerf:TrainedNeRF, # a trained model

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #32916378
 from __future__ import annotations
-import copy, math, resource, time
+import math, resource, time
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -20,13 +20,12 @@ from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_inf
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
                            photometric_loss, ambient_loss, opacity_entropy)
 from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_record, save_model
-from .metrics import perceptual_input
+from .metrics import Perceptual, perceptual_criterion, perceptual_input
 
 # %% auto #0
 __all__ = ['TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data', 'load_training_data',
-           'RayBatch', 'sample_rays', 'frame_regions', 'Perceptual', 'perceptual_criterion', 'step_loss', 'lr_factor',
-           'training_stage', 'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult',
-           'train', 'train_workspace']
+           'RayBatch', 'sample_rays', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage', 'StepStats',
+           'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train', 'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
 @dataclass
@@ -210,22 +209,6 @@ def frame_regions(data:TrainingData, # the subject
     return idx, np.stack([np.stack([region_mask(data.labels[i], name) for name in ("head", "lips", "upper_face")], -1) for i in idx])
 
 # %% ../nbs/08_train.ipynb #9b90263a
-class Perceptual(NamedTuple):
-    "The perceptual loss of the fine and lips stages."
-    name:str # "lpips" (AlexNet) or "st-lpips" (shift-tolerant AlexNet)
-    module:torch.nn.Module # frozen, on the training device
-
-def perceptual_criterion(device:torch.device|str="cpu") -> Perceptual|None:
-    "LPIPS (AlexNet) when its weights load, else ST-LPIPS (weights in `stlpips-pytorch`); None (warned once) when neither does."
-    from synctalk.metrics import lpips_model, st_lpips_model
-    name, model = next(((n, m) for n, m in (("lpips", lpips_model()), ("st-lpips", st_lpips_model())) if m is not None), (None, None))
-    if model is None:
-        warn_once("without LPIPS or ST-LPIPS the fine and lips stages train with MSE only")
-        return None
-    model = copy.deepcopy(model).to(device).eval()
-    for p in model.parameters(): p.requires_grad_(False)
-    return Perceptual(name, model)
-
 def step_loss(out, # RenderOutput of the batch's rays
               target:torch.Tensor, # [N, 3] the rays' true colours
               face:torch.Tensor, # bool [N] rays on the face
