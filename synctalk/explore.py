@@ -11,12 +11,13 @@ from typing import Callable, NamedTuple
 import ipywidgets as widgets
 
 from .core import FPS, SynctalkError
+from .io import png_bytes
 from .workspace import ARTIFACTS, PROCESS_STEPS, STEP_COMMANDS, Workspace, load_audio, load_frames, workspace_summary
 
 # %% auto #0
 __all__ = ['TRAINED', 'VIEWS', 'missing_steps', 'commands_for', 'todo', 'paragraph', 'note', 'summary_view', 'frames_view',
            'audio_view', 'pose_view', 'expressions_view', 'workspace_clip', 'sync_view', 'side_by_side', 'heldout_view',
-           'DriveBox', 'drive_view', 'View', 'Explorer', 'explore']
+           'DriveBox', 'drive_view', 'View', 'Explorer', 'explore', 'TrainingView']
 
 # %% ../nbs/13_explore.ipynb #ec454180
 def missing_steps(ws:Workspace, # any workspace
@@ -234,3 +235,39 @@ def explore(ws:Workspace|str|Path, # a subject's workspace, at any stage
            ) -> Explorer:
     "One dashboard over a workspace: a tab per step's view; a tab whose steps have not run names the commands that make them."
     return Explorer(ws if isinstance(ws, Workspace) else Workspace(ws))
+
+# %% ../nbs/13_explore.ipynb
+class TrainingView(widgets.VBox):
+    "Loss and PSNR curves and a held-out render, updated while a model trains; pass it as `on_step`."
+    def __init__(self, every:int=20, # steps between curve updates
+                 render_every:int=200, # steps between held-out renders
+                 size:int=128, # the render's side
+                ):
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+        fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "PSNR of the batch (dB)"))
+        for col in (1, 2): fig.add_scatter(x=[], y=[], mode="lines", row=1, col=col)
+        fig.update_yaxes(type="log", row=1, col=1)
+        fig.update_layout(height=260, width=620, showlegend=False, margin=dict(t=30, b=30, l=50, r=10))
+        self.figure, self.image = go.FigureWidget(fig), widgets.Image(format="png", width=2 * size)
+        self.info = widgets.Label("waiting for the first step")
+        self.every, self.render_every, self.size = every, render_every, size
+        self.steps, self.loss, self.psnr, self.renders = [], [], [], 0
+        super().__init__([self.info, widgets.HBox([self.figure, self.image])])
+
+    def __call__(self, trainer, stats):
+        "Take one step's figures (`synctalk.train.train`'s `on_step`)."
+        self.steps.append(trainer.steps); self.loss.append(stats.loss); self.psnr.append(stats.psnr)
+        if trainer.steps % self.every == 0 or trainer.done:
+            with self.figure.batch_update():
+                for trace, y in zip(self.figure.data, (self.loss, self.psnr)): trace.x, trace.y = self.steps, y
+            self.info.value = (f"step {trainer.steps} ({trainer.progress:.0%} of the budget, {trainer.seconds:.0f} s), {stats.stage} "
+                               f"stage: loss {stats.loss:.4f}, PSNR {stats.psnr:.1f} dB")
+        if trainer.steps % self.render_every == 0 or trainer.done: self.render(trainer)
+
+    def render(self, trainer):
+        "Render the first held-out frame (the first frame when none is held out) with the EMA weights so far."
+        d, nerf = trainer.data, trainer.trained()
+        i = int(d.holdout_idx[0]) if len(d.holdout_idx) else 0
+        image, _ = nerf.render(d.c2w[i], nerf.conditioning(d.audio_windows([i])[0], d.expressions[i]), d.plate, self.size)
+        self.image.value, self.renders = png_bytes(image), self.renders + 1

@@ -17,7 +17,7 @@ from .core import FPS, InputError, atomic_path
 
 # %% auto #0
 __all__ = ['open_media', 'VideoInfo', 'probe_video', 'iter_video', 'read_video', 'center_crop_resize', 'audio_offset',
-           'read_audio', 'write_wav', 'write_video']
+           'read_audio', 'write_wav', 'write_video', 'png_bytes']
 
 # %% ../nbs/01_io.ipynb #115f5f73
 def open_media(path:str|Path, # a video or audio file
@@ -207,3 +207,9 @@ def _mux_audio(out, stream, audio, sr, chunk=1024):
         f.sample_rate, f.pts = sr, i
         out.mux(stream.encode(f))
     out.mux(stream.encode())
+
+# %% ../nbs/01_io.ipynb #c7faf17c
+def png_bytes(image:np.ndarray, # uint8 [H, W, 3] RGB
+             ) -> bytes:
+    "The image as PNG file bytes."
+    return cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))[1].tobytes()

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .core import FPS, Latest, SynctalkError, atomic_path, cpu_threads, denormals_flushed, get_device
+from .io import png_bytes
 from .workspace import Workspace, ARTIFACTS, heldout_start, require_processed, require_step
 from .nerf import NeRFConfig, PortraitNeRF, Conditioning, neighbour_windows, render_frame
 
@@ -266,7 +267,6 @@ def _label(name:str) -> str:
     words = re.sub(r"([A-Z])", r" \1", name).lower().split()
     return " ".join({"left": "L", "right": "R"}.get(w, w) for w in words)
 
-def _png(image:np.ndarray) -> bytes: return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 MIN_PREVIEW = 64 # the smallest preview an adaptive resolution goes down to
 
@@ -311,7 +311,7 @@ class ExpressionSliders(widgets.VBox):
         for s, v in zip(self.sliders, self.subject.expressions[i]): s.value = float(np.clip(v, 0, 1))
         self._hold = False
         if self.frames is not None:
-            self.real.value = _png(cv2.resize(np.asarray(self.frames[i]), (self.largest, self.largest), interpolation=cv2.INTER_AREA))
+            self.real.value = png_bytes(cv2.resize(np.asarray(self.frames[i]), (self.largest, self.largest), interpolation=cv2.INTER_AREA))
         self._render()
 
     def _render(self, change=None):
@@ -322,7 +322,7 @@ class ExpressionSliders(widgets.VBox):
         t0 = time.perf_counter()
         cond = self.nerf.conditioning(d.audio_windows([i])[0], expression, i)
         self.image, _ = self.nerf.render(d.c2w[i], cond, d.background(i), size)
-        self.rendered.value = _png(self.image)
+        self.rendered.value = png_bytes(self.image)
         self.renders, dt = self.renders + 1, time.perf_counter() - t0
         self.size = preview_size(size, dt, self.seconds, self.largest)
         split = "held out" if i >= d.n_train else "training"

@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .encoding import TriPlaneEncoding, spherical_harmonics
+from .io import png_bytes
 
 # %% auto #0
 __all__ = ['Rays', 'pixel_rays', 'project_points', 'ray_box', 'grid_centers', 'grid_index', 'lift_masks', 'lift_regions',
@@ -523,10 +524,6 @@ def render_frame(model:PortraitNeRF,
     return FrameRender(image, acc, cast, samples)
 
 # %% ../nbs/07_nerf.ipynb #d8dfd189
-def _to_png(image:np.ndarray) -> bytes:
-    import cv2
-    return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
-
 class NeRFViewer(widgets.VBox):
     "Orbit a camera around a portrait NeRF: colour and opacity side by side."
     def __init__(self, model:PortraitNeRF,
@@ -555,6 +552,6 @@ class NeRFViewer(widgets.VBox):
         t0 = time.perf_counter()
         fr = render_frame(self.model, self.pose(self.yaw.value), *self.intr, self.cond, self.background)
         ms = (time.perf_counter() - t0) * 1e3
-        self.image.value = _to_png((fr.image.clamp(0, 1) * 255).byte().cpu().numpy())
-        self.alpha.value = _to_png((fr.acc[..., None].expand(-1, -1, 3).clamp(0, 1) * 255).byte().cpu().numpy())
+        self.image.value = png_bytes((fr.image.clamp(0, 1) * 255).byte().cpu().numpy())
+        self.alpha.value = png_bytes((fr.acc[..., None].expand(-1, -1, 3).clamp(0, 1) * 255).byte().cpu().numpy())
         self.info.value = f"yaw {self.yaw.value:+.0f} deg: {int(fr.cast.sum())} rays, {fr.samples} density evaluations, {ms:.0f} ms"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, resource, time
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
@@ -392,6 +392,7 @@ def train(data:TrainingData, # the subject
           config:TrainConfig, # how to train
           state_path:str|Path|None=None, # resumable state: resumed from if compatible, written while training
           device:str|torch.device|None=None,
+          on_step:Callable|None=None, # called as `on_step(trainer, stats)` after each step (a live view)
          ) -> TrainResult:
     "Train (or resume training) a portrait NeRF; returns the run's figures and the EMA model."
     tr = Trainer(data, config, device)
@@ -404,6 +405,7 @@ def train(data:TrainingData, # the subject
         before = tr.seconds
         st = tr.step()
         stats = (stats + [st])[-500:]
+        if on_step is not None: on_step(tr, st)
         bar.update(int(tr.seconds) - int(before) if by_time else 1)
         bar.set_postfix(loss=f"{st.loss:.4f}", psnr=f"{st.psnr:.1f}", stage=st.stage, spr=f"{st.samples_per_ray:.1f}", refresh=False)
         if state_path is not None and time.perf_counter() - saved > 60 * config.checkpoint_minutes:
@@ -422,6 +424,7 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
                     seed:int=0,
                     force:bool=False, # discard a saved training state and start over
                     device:str|None=None,
+                    on_step:Callable|None=None, # called as `on_step(trainer, stats)` after each step (e.g. `synctalk.explore.TrainingView`)
                    ) -> TrainResult:
     "Train the workspace's portrait NeRF and record it as step 'train' (`nerf/model.pt`)."
     config = TrainConfig(resolution=resolution, iters=iters, minutes=minutes, holdout=holdout, seed=seed)
@@ -429,7 +432,7 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
     state = ws.path(ARTIFACTS.train_state)
     if force and state.exists(): state.unlink()
     state.parent.mkdir(parents=True, exist_ok=True)
-    result = train(data, config, state, device)
+    result = train(data, config, state, device, on_step)
     def make(staging):
         save_model(result.nerf, staging/ARTIFACTS.model)
         return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, perceptual=result.perceptual,
