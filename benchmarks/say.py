@@ -6,7 +6,8 @@ Per sentence:
 2. the lip-sync expert's verdict on the same video (offset, confidence): the expert trained with the workspace's AVE;
 3. the soundtrack: the lag (samples) of the mp4's sound against the synthesized speech over its first and its last
    half (0 and 0: sample-accurate, no drift);
-4. the time of each part of `say` (synthesis, load, features, render, mux) and the total, and of the sync check.
+4. the time of each part of `say` (synthesis, load, features, render, mux) and the total, and of the sync check,
+   at say's default preview (the face rendered at 3/4 of the model's resolution; --scale 1: full).
 
 The workspace is given with -w; by default a quick demo workspace is built (once, cached): the sample subject at
 256x256, trained at 64x64 for 60 steps (`synctalk demo --quick` trains for half a minute). A quick model syncs poorly: its figures
@@ -22,7 +23,7 @@ import torch
 
 from synctalk.core import SynctalkError, file_lock
 from synctalk.io import read_audio
-from synctalk.say import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, say, say_sync
+from synctalk.say import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, PREVIEW_SCALE, say, say_sync
 from synctalk.workspace import Workspace
 
 SENTENCES = (
@@ -74,14 +75,14 @@ def expert_verdict(ws:Workspace, path:Path) -> dict|None:
     return dict(offset=s.offset, confidence=round(s.confidence, 4), window_agreement=round(s.window_agreement, 3))
 
 
-def one_sentence(ws:Workspace, text:str, out:Path, voice:str, rate:int, pitch:int, expert:bool) -> dict:
-    r = say(ws, text, out, voice=voice, rate=rate, pitch=pitch)
+def one_sentence(ws:Workspace, text:str, out:Path, voice:str, rate:int, pitch:int, scale:float, expert:bool) -> dict:
+    r = say(ws, text, out, voice=voice, rate=rate, pitch=pitch, scale=scale)
     t0 = time.perf_counter()
     sync = say_sync(r)
     check_s = time.perf_counter() - t0
     speech, back = r.speech.audio, read_audio(r.path)
     half = len(speech)//2
-    row = dict(text=text, seconds=round(r.speech.seconds, 2), frames=r.n_frames,
+    row = dict(text=text, seconds=round(r.speech.seconds, 2), frames=r.n_frames, render_size=r.size,
                phonemes=sum(1 for p in r.speech.phonemes if p.ipa),
                sync=dict(offset=sync.offset, correlation=round(sync.correlation, 3),
                          within_2_frames=abs(sync.offset) <= 2, correlation_at_0=round(float(sync.curve[list(sync.offsets).index(0)]), 3)),
@@ -100,6 +101,7 @@ def main():
     p.add_argument("-w", "--workspace", type=Path, help="a trained workspace (default: a quick demo workspace, built once)")
     p.add_argument("--voice", default=DEFAULT_VOICE); p.add_argument("--rate", type=int, default=DEFAULT_RATE)
     p.add_argument("--pitch", type=int, default=DEFAULT_PITCH)
+    p.add_argument("--scale", type=float, default=PREVIEW_SCALE, help="render side as a fraction of the model's resolution (say's default: a preview)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-expert", action="store_true", help="skip the lip-sync expert's verdict")
     args = p.parse_args()
@@ -113,11 +115,11 @@ def main():
         print(f"quick workspace {ws.root} ready in {time.perf_counter() - t0:.0f} s")
     model = json.loads(ws.manifest_path.read_text())["steps"].get("train", {}).get("meta", {})
     with tempfile.TemporaryDirectory() as d:
-        rows = [one_sentence(ws, t, Path(d)/f"s{i}.mp4", args.voice, args.rate, args.pitch, not args.no_expert) for i, t in enumerate(SENTENCES)]
+        rows = [one_sentence(ws, t, Path(d)/f"s{i}.mp4", args.voice, args.rate, args.pitch, args.scale, not args.no_expert) for i, t in enumerate(SENTENCES)]
     result = dict(
         machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, device="cpu", processor=platform.processor() or platform.machine(),
                      load_average_before=[round(x, 2) for x in load_before]),
-        workspace=str(ws.root), model=model, voice=args.voice, rate=args.rate, pitch=args.pitch,
+        workspace=str(ws.root), model=model, voice=args.voice, rate=args.rate, pitch=args.pitch, scale=args.scale,
         sentences=rows,
         summary=dict(sync_offsets=[r["sync"]["offset"] for r in rows], sync_correlations=[r["sync"]["correlation"] for r in rows],
                      soundtrack_lags=[[r["soundtrack"]["lag_first_half"], r["soundtrack"]["lag_last_half"]] for r in rows],

@@ -92,10 +92,10 @@ def cmd_infer(args):
 
 def cmd_say(args):
     from synctalk.say import say
-    opts = {k: v for k, v in dict(voice=args.voice, rate=args.rate, pitch=args.pitch).items() if v is not None}
+    opts = {k: v for k, v in dict(voice=args.voice, rate=args.rate, pitch=args.pitch, scale=args.scale).items() if v is not None}
     r = say(args.workspace, args.text, args.out, portrait=not args.head_only, eyes_from=args.eyes_from, device=args.device, **opts)
     t = r.times
-    print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/FPS:.2f} s) in {t.total:.1f} s "
+    print(f"wrote {r.path}: {r.n_frames} frames ({r.n_frames/FPS:.2f} s, face rendered at {r.size}) in {t.total:.1f} s "
           f"(speech {t.synthesis:.1f}, load {t.load:.1f}, features {t.features:.1f}, render {t.render:.1f}, mux {t.mux:.1f})")
 
 def cmd_evaluate(args):
@@ -200,6 +200,7 @@ def _model_commands(sub):
     s.add_argument("--rate", type=int, help="words per minute"); s.add_argument("--pitch", type=int, help="0..99 (eSpeak)")
     s.add_argument("--head-only", action="store_true", help="the rendered head over the background plate")
     s.add_argument("--eyes-from", type=int, help="keep the eyes of this frame of the clip")
+    s.add_argument("--scale", type=float, help="render side as a fraction of the model's resolution (default 0.75, a preview; 1: full)")
     s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.set_defaults(func=cmd_say)
     s = sub.add_parser("evaluate", help="figures on the held-out frames, baselines, and a cross-driven sync check")

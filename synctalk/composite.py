@@ -129,6 +129,7 @@ def drive(nerf:TrainedNeRF, # a trained model
           src:np.ndarray, # int [M] source frame of the clip for each output frame
           expressions:np.ndarray|None=None, # float32 [M, E]; None: the clip's own at `src`
           modes:Sequence[str]=("portrait", "head"), # which composites to make; without "head" only the face's rays are cast
+          size:int|None=None, # render side; default the model's resolution S (smaller: a faster preview, upsampled the same way)
          ) -> Iterator[DrivenFrame]:
     "Render and composite `M` frames driven by the audio `windows`."
     if len(src) != len(windows): raise SynctalkError(f"{len(windows)} audio frames but {len(src)} source frames")
@@ -137,8 +138,8 @@ def drive(nerf:TrainedNeRF, # a trained model
     for k in range(len(windows)):
         j = int(src[k])
         cond = nerf.conditioning(windows[k], expr[k], frame=j if j < subject.n_train else None)
-        where = None if "head" in modes else render_region(clip.face[j], subject.size)
-        render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, where=where)
+        where = None if "head" in modes else render_region(clip.face[j], size or subject.size)
+        render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, size, where=where)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
         yield DrivenFrame(composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j])

@@ -236,7 +236,7 @@ def explore(ws:Workspace|str|Path, # a subject's workspace, at any stage
     "One dashboard over a workspace: a tab per step's view; a tab whose steps have not run names the commands that make them."
     return Explorer(ws if isinstance(ws, Workspace) else Workspace(ws))
 
-# %% ../nbs/13_explore.ipynb
+# %% ../nbs/13_explore.ipynb #efb9550b
 class TrainingView(widgets.VBox):
     "Loss and PSNR curves and a held-out render, updated while a model trains; pass it as `on_step`."
     def __init__(self, every:int=20, # steps between curve updates

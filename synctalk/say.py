@@ -17,10 +17,11 @@ from .phonetic import SR, Phone, PhoneticSync, expected_opening, shift_correlati
 from .workspace import Workspace, ARTIFACTS
 
 # %% auto #0
-__all__ = ['ESPEAK_RATE', 'RATES', 'PITCHES', 'DEFAULT_VOICE', 'DEFAULT_RATE', 'DEFAULT_PITCH', 'IPA_TO_CMU', 'SpeechError',
-           'Voice', 'ESpeak', 'espeak_voices', 'resolve_voice', 'Phoneme', 'Speech', 'check_text', 'check_rate_pitch',
-           'synthesize', 'cmu_phone', 'speech_cmu_phones', 'expected_mouth', 'speech_sync', 'load_piper_voice',
-           'piper_synthesize', 'SayTimes', 'SayResult', 'default_out', 'padded', 'say', 'say_sync', 'SayBox']
+__all__ = ['ESPEAK_RATE', 'RATES', 'PITCHES', 'DEFAULT_VOICE', 'DEFAULT_RATE', 'DEFAULT_PITCH', 'IPA_TO_CMU', 'PREVIEW_SCALE',
+           'SpeechError', 'Voice', 'ESpeak', 'espeak_voices', 'resolve_voice', 'Phoneme', 'Speech', 'check_text',
+           'check_rate_pitch', 'synthesize', 'cmu_phone', 'speech_cmu_phones', 'expected_mouth', 'speech_sync',
+           'load_piper_voice', 'piper_synthesize', 'SayTimes', 'SayResult', 'preview_side', 'default_out', 'padded',
+           'say', 'say_sync', 'SayBox']
 
 # %% ../nbs/12_say.ipynb #8616208d
 class SpeechError(InputError):
@@ -315,6 +316,7 @@ class SayResult(NamedTuple):
     speech: Speech # its soundtrack and phonemes
     n_frames: int
     times: SayTimes
+    size: int # the side the face was rendered at (upsampled into the portrait)
     def __repr__(self): return f"SayResult({str(self.path)!r}, {self.n_frames} frames, {self.speech!r}, {self.times.total:.1f} s)"
 
 class _Timed:
@@ -325,6 +327,16 @@ class _Timed:
         t = time.perf_counter()
         try: return next(self.items)
         finally: self.seconds += time.perf_counter() - t
+
+PREVIEW_SCALE = 0.75 # `say` renders at this fraction of the model's resolution by default
+
+def preview_side(resolution:int, # S, the model's resolution
+                 scale:float, # fraction of it, in (0, 1]
+                ) -> int:
+    "The render side for `scale` (a multiple of 8, at least 32); an `InputError` for a scale outside (0, 1]."
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
+        raise InputError(f"scale {scale!r}: give a fraction of the model's resolution in (0, 1]; 1 renders at full resolution")
+    return max(32, round(resolution*scale/8)*8)
 
 def default_out(ws:Workspace, text:str) -> Path:
     "Where `say` writes when not told: `say/` in the workspace, named after the first words."
@@ -350,6 +362,7 @@ def say(ws:Workspace|str|Path, # a trained workspace
         pitch:int=DEFAULT_PITCH, # 0..99, 50 the voice's own (eSpeak)
         portrait:bool=True, # composite into the original frames; False: the head over the plate
         eyes_from:int|None=None, # keep the eye coefficients of this clip frame throughout
+        scale:float=PREVIEW_SCALE, # render side as a fraction of the model's resolution; 1 for full resolution
         device:str|None=None,
        ) -> SayResult:
     "Render the subject of `ws` saying `text` (speech synthesized offline) into an mp4 with that speech as its sound."
@@ -361,6 +374,7 @@ def say(ws:Workspace|str|Path, # a trained workspace
     speech = padded(synthesize(text, voice, rate, pitch), MIN_AUDIO_SECONDS)
     t1 = time.perf_counter()
     nerf = load_nerf(ws, device)
+    size = preview_side(nerf.record.resolution, scale)
     subject, clip = subject_data(ws, nerf), SourceClip.from_workspace(ws)
     t2 = time.perf_counter()
     features = audio_features(speech.audio, load_audio_encoder(ws.path(ARTIFACTS.ave))) # [N, A], N = speech.n_frames
@@ -368,11 +382,11 @@ def say(ws:Workspace|str|Path, # a trained workspace
     src = pingpong(len(features), subject.n_frames)
     expr = driving_expressions(subject, nerf.record.expression_names, src, eyes_from=eyes_from)
     mode = "portrait" if portrait else "head"
-    frames = _Timed(getattr(f, mode) for f in drive(nerf, subject, clip, subject.driving_windows(features), src, expr, modes=(mode,)))
+    frames = _Timed(getattr(f, mode) for f in drive(nerf, subject, clip, subject.driving_windows(features), src, expr, modes=(mode,), size=size))
     out = default_out(ws, text) if out is None else Path(out)
     n = write_video(out, progress(frames, "render", total=len(src)), fps=FPS, audio=speech.audio)
     t4 = time.perf_counter()
-    return SayResult(out, speech, n, SayTimes(t1 - t0, t2 - t1, t3 - t2, frames.seconds, t4 - t3 - frames.seconds, t4 - t0))
+    return SayResult(out, speech, n, SayTimes(t1 - t0, t2 - t1, t3 - t2, frames.seconds, t4 - t3 - frames.seconds, t4 - t0), size)
 
 def say_sync(result:SayResult, # what `say` wrote
              max_shift:int=15, # K: largest offset tried, in frames

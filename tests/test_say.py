@@ -194,10 +194,12 @@ def test_cli_say(quick_ws, tmp_path):
     "`synctalk say -w WS TEXT -o OUT.mp4` writes the video; bad input exits 2 with one line and writes nothing."
     r = synctalk("say", "-w", quick_ws.root, "Good morning, everybody.", "-o", tmp_path/"hello.mp4")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert probe_video(tmp_path/"hello.mp4").has_audio
+    assert probe_video(tmp_path/"hello.mp4").has_audio and "face rendered at 48)" in r.stdout, r.stdout # 3/4 of the quick model's 64
+    r = synctalk("say", "-w", quick_ws.root, "Good morning.", "-o", tmp_path/"full.mp4", "--scale", "1")
+    assert r.returncode == 0 and "face rendered at 64)" in r.stdout, (r.stdout, r.stderr[-2000:])
     (tmp_path/"empty").mkdir()
     for args in (("-w", quick_ws.root, ""), ("-w", quick_ws.root, "Hello.", "--voice", "vulcan"), ("-w", quick_ws.root, "Hello.", "--rate", "5"),
-                 ("-w", tmp_path/"empty", "Hello there.")):
+                 ("-w", quick_ws.root, "Hello.", "--scale", "1.5"), ("-w", tmp_path/"empty", "Hello there.")):
         r = synctalk("say", *args, "-o", tmp_path/"bad.mp4")
         assert one_line_error(r), (args, r.returncode, r.stderr[-500:])
         assert not (tmp_path/"bad.mp4").exists()
