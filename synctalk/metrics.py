@@ -228,9 +228,10 @@ def metrics_table(rows:dict[str, MethodScores], # method name -> its scores
     "A plain-text table: one row per method, one column per metric; '-' where not measured."
     cols = list(MethodScores.__dataclass_fields__)
     width = max(len(k) for k in rows) + 2
-    head = "method".ljust(width) + "".join(c.rjust(13) for c in cols)
-    fmt = lambda v: "-".rjust(13) if np.isnan(v) else f"{v:13.4f}"
-    return "\n".join([head] + [k.ljust(width) + "".join(fmt(getattr(v, c)) for c in cols) for k, v in rows.items()])
+    widths = [max(13, len(c) + 1) for c in cols] # a space between column names
+    head = "method".ljust(width) + "".join(c.rjust(w) for c, w in zip(cols, widths))
+    fmt = lambda v, w: "-".rjust(w) if np.isnan(v) else f"{v:{w}.4f}"
+    return "\n".join([head] + [k.ljust(width) + "".join(fmt(getattr(v, c), w) for c, w in zip(cols, widths)) for k, v in rows.items()])
 
 # %% ../nbs/10_metrics.ipynb #8475ddf1
 RIGID_LANDMARKS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9, 8, 70, 300, 105, 334) # eyes, nose, forehead, brows
