@@ -21,8 +21,9 @@ from .model import SubjectData, TrainedNeRF, load_nerf, subject_data
 from .audio import audio_features, load_audio_encoder
 
 # %% auto #0
-__all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'paste_region', 'render_region', 'pingpong',
-           'SourceClip', 'DrivenFrame', 'drive', 'InferResult', 'read_expressions', 'driving_expressions', 'infer']
+__all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'portrait_matte', 'paste_region', 'render_region',
+           'pingpong', 'SourceClip', 'DrivenFrame', 'drive', 'InferResult', 'read_expressions', 'driving_expressions',
+           'infer']
 
 # %% ../nbs/09_composite.ipynb #6356087c
 def neck_colour(frames:np.ndarray, # uint8 [N, H, W, 3]
@@ -71,8 +72,16 @@ def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
     rows = np.arange(face.shape[0])[:, None]
     gap = face & (alpha < 0.5) & (rows >= jaw_y - 2)
     base[gap] = neck_rgb
-    m = np.minimum(soft_matte(alpha, blur), paste_region(face, grow))[..., None] # nothing outside the (grown) face changes
+    m = portrait_matte(alpha, face, blur, grow)[..., None]
     return (render*m + base*(1 - m)).round().astype(np.uint8)
+
+def portrait_matte(alpha:np.ndarray, # float [H, W] the render's opacity
+                   face:np.ndarray, # bool [H, W] the face mask of F_o
+                   blur:float=2.0, # edge blend sigma (pixels)
+                   grow:int|None=None, # as in `composite_portrait`
+                  ) -> np.ndarray:
+    "Where and how much `composite_portrait` takes the render: float32 `[H, W]` in [0, 1], zero outside the grown face."
+    return np.minimum(soft_matte(alpha, blur), paste_region(face, grow))
 
 def paste_region(face:np.ndarray, # bool [H, W] the face mask of F_o
                  grow:int|None=None, # pixels to grow it by; default H/32
@@ -121,6 +130,7 @@ class DrivenFrame:
     "One output frame in the modes asked for (None for the others)."
     portrait: np.ndarray|None # uint8 [H, W, 3]
     head: np.ndarray|None # uint8 [H, W, 3] the render over the plate ("w/o Portrait")
+    matte: np.ndarray|None = None # uint8 [H, W] the portrait's blend weight (`portrait_matte`) x 255, with the portrait
 
 def drive(nerf:TrainedNeRF, # a trained model
           subject:SubjectData, # its subject at the model's resolution (poses, plate, expressions; `subject_data`)
@@ -142,9 +152,10 @@ def drive(nerf:TrainedNeRF, # a trained model
         render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, size, where=where)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
-        yield DrivenFrame(composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j])
-                          if "portrait" in modes else None,
-                          composite_head(render, alpha, clip.plate) if "head" in modes else None)
+        portrait = "portrait" in modes
+        yield DrivenFrame(composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j]) if portrait else None,
+                          composite_head(render, alpha, clip.plate) if "head" in modes else None,
+                          (portrait_matte(alpha, clip.face[j])*255).round().astype(np.uint8) if portrait else None)
 
 # %% ../nbs/09_composite.ipynb #3732211e
 class InferResult(NamedTuple):

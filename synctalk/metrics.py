@@ -22,11 +22,12 @@ from .model import load_nerf, subject_data
 from .composite import SourceClip, drive, infer
 
 # %% auto #0
-__all__ = ['MIN_PERCEPTUAL_SIDE', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim', 'lpips_model',
-           'perceptual_input', 'perceptual_distance', 'lpips_distance', 'st_lpips_model', 'st_lpips_distance',
-           'Perceptual', 'perceptual_criterion', 'FaceAgreement', 'face_agreement', 'MethodScores', 'image_scores',
-           'metrics_table', 'similarity', 'paste_head', 'retrieval_baseline', 'static_baseline', 'Evaluation',
-           'union_box', 'evaluate_heldout', 'SyncScore', 'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
+__all__ = ['MIN_PERCEPTUAL_SIDE', 'SEAM_BAND', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim',
+           'lpips_model', 'perceptual_input', 'perceptual_distance', 'lpips_distance', 'st_lpips_model',
+           'st_lpips_distance', 'Perceptual', 'perceptual_criterion', 'seam_band', 'seam_ratio', 'FaceAgreement',
+           'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity', 'paste_head',
+           'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout', 'SyncScore',
+           'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
 
 # %% ../nbs/10_metrics.ipynb #f6ec8cef
 def _as_float(frames:np.ndarray):
@@ -154,6 +155,30 @@ def perceptual_criterion(device="cpu", # torch device to train on
     for p in model.parameters(): p.requires_grad_(False)
     return Perceptual(name, model)
 
+# %% ../nbs/10_metrics.ipynb #6eb32ee7
+SEAM_BAND = 3 # pixels either side of the blend edge
+
+def seam_band(matte:np.ndarray, # float [H, W] a composite's blend weight in [0, 1]
+             ) -> np.ndarray:
+    "The pixels within `SEAM_BAND` of where the matte crosses 0.5: bool `[H, W]`."
+    inside, k = (matte > 0.5).astype(np.uint8), np.ones((2*SEAM_BAND + 1, 2*SEAM_BAND + 1), np.uint8)
+    return (cv2.dilate(inside, k) > 0) & ~(cv2.erode(inside, k) > 0)
+
+def _gradient(frame:np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
+
+def seam_ratio(pred:np.ndarray, # uint8 [N, H, W, 3] composites
+               real:np.ndarray, # uint8 [N, H, W, 3] the real frames
+               mattes, # float [N, H, W] the composites' blend weights in [0, 1] (or N such arrays, one at a time)
+              ) -> float:
+    "Gradient energy of the composites along their blend edge over the real frames' there (1: no seam); NaN without an edge."
+    num = den = 0.0
+    for p, r, m in zip(pred, real, mattes):
+        band = seam_band(m)
+        num += float(_gradient(p)[band].sum()); den += float(_gradient(r)[band].sum())
+    return num/den if den > 0 else float("nan")
+
 # %% ../nbs/10_metrics.ipynb #6c197643
 @dataclass(frozen=True)
 class FaceAgreement:
@@ -200,6 +225,7 @@ class MethodScores:
     lpips_full: float = float("nan")
     st_lpips_face: float = float("nan")
     st_lpips_full: float = float("nan")
+    seam: float = float("nan")
     lmd: float = float("nan")
     aue: float = float("nan")
     lip_r: float = float("nan")
@@ -339,6 +365,7 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
                "static": static_baseline(clip.frames, clip.face, lm, bases, subject.train_idx, test)}
     rows = {name: _scores(pred, real, track[test], box) for name, pred in progress(methods.items(), "scoring")}
     rows["portrait"].fps = rows["head only"].fps = fps
+    rows["portrait"].seam = seam_ratio(methods["portrait"], real, (f.matte/255 for f in driven))
     return Evaluation(rows, [int(i) for i in test], box, methods, real, fit)
 
 # %% ../nbs/10_metrics.ipynb #006c0c0e

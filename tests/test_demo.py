@@ -7,7 +7,7 @@ from conftest import synctalk
 
 METHODS = ("portrait", "head only", "retrieval", "static")
 COLUMNS = ("psnr_face", "ssim_face", "ms_ssim_face", "lpips_face", "psnr_full", "ssim_full", "ms_ssim_full", "lpips_full",
-           "st_lpips_face", "st_lpips_full", "lmd", "aue", "lip_r", "lip_ratio", "sync_conf", "sync_offset", "phone_r", "phone_offset", "fps")
+           "st_lpips_face", "st_lpips_full", "seam", "lmd", "aue", "lip_r", "lip_ratio", "sync_conf", "sync_offset", "phone_r", "phone_offset", "fps")
 
 
 def _streams(path):
@@ -41,6 +41,7 @@ def test_demo_quick(assets, tmp_path):
             assert math.isfinite(row[c]), (name, c, row[c])
     m = report["methods"]
     assert m["portrait"]["psnr_full"] > m["head only"]["psnr_full"], m # hair, torso and background stay the real frame's
+    assert 0.3 < m["portrait"]["seam"] < 5 and all(math.isnan(m[k]["seam"]) for k in ("head only", "retrieval", "static")), m # only the portrait has a blend edge
     assert m["portrait"]["psnr_full"] > m["portrait"]["psnr_face"] and m["portrait"]["ssim_full"] > m["portrait"]["ssim_face"], m["portrait"]
     for b in ("retrieval", "static"):
         assert 17 < m[b]["psnr_face"] < m[b]["psnr_full"] < 35, (b, m[b]) # 19.4 / 24.5 and 20.6 / 25.7 dB on the sample
