@@ -66,13 +66,14 @@ def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
                        jaw_y:float, # image row of the jaw line in F_o (the lowest face landmark)
                        blur:float=2.0, # edge blend sigma (pixels)
                        grow:int|None=None, # the render may cover the face mask grown by this many pixels; default H/32
+                       matte:np.ndarray|None=None, # float [H, W] `portrait_matte(alpha, face, blur, grow)`, when the caller has it already
                       ) -> np.ndarray:
     "Paste the rendered face into `original`: its face removed, neck gap filled with `C_n`, blurred edge: `uint8 [H, W, 3]`."
     base = np.where(face[..., None], plate, original).astype(np.float32)
     rows = np.arange(face.shape[0])[:, None]
     gap = face & (alpha < 0.5) & (rows >= jaw_y - 2)
     base[gap] = neck_rgb
-    m = portrait_matte(alpha, face, blur, grow)[..., None]
+    m = (portrait_matte(alpha, face, blur, grow) if matte is None else matte)[..., None]
     return (render*m + base*(1 - m)).round().astype(np.uint8)
 
 def portrait_matte(alpha:np.ndarray, # float [H, W] the render's opacity
@@ -152,10 +153,10 @@ def drive(nerf:TrainedNeRF, # a trained model
         render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, size, where=where)
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
-        portrait = "portrait" in modes
-        yield DrivenFrame(composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j]) if portrait else None,
+        m = portrait_matte(alpha, clip.face[j]) if "portrait" in modes else None
+        yield DrivenFrame(None if m is None else composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j], matte=m),
                           composite_head(render, alpha, clip.plate) if "head" in modes else None,
-                          (portrait_matte(alpha, clip.face[j])*255).round().astype(np.uint8) if portrait else None)
+                          None if m is None else (m*255).round().astype(np.uint8))
 
 # %% ../nbs/09_composite.ipynb #3732211e
 class InferResult(NamedTuple):
