@@ -29,13 +29,13 @@ from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces, lip_gap
 __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUFFIXES', 'RIGID_POINTS', 'JAW_POINTS',
            'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'CorpusClip',
            'corpus_dir', 'folder_clips', 'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces',
-           'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'prepare_clip',
-           'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run', 'clip_run',
-           'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize', 'train_expert',
-           'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target',
-           'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert', 'train_models',
-           'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio', 'SyncResult',
-           'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
+           'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'talking_clip',
+           'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run',
+           'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize',
+           'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
+           'lip_target', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
+           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
+           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -221,6 +221,16 @@ def _face_arrays(path:Path) -> dict:
     return load_arrays(cached)
 
 # %% ../nbs/05a_ave.ipynb #e6e7b28e
+def talking_clip(name:str, speaker:str, # what the clip is called, who speaks
+                 landmarks:np.ndarray, # float [N, 478, 3] MediaPipe landmarks, pixels
+                 blendshapes:np.ndarray, # float [N, 52]
+                 names:tuple, # the blendshapes' names
+                 speech:np.ndarray, # float32 [S] at 16 kHz, cut or padded to the N frames here
+                ) -> TalkingClip:
+    "A `TalkingClip` from a face track and its speech: mouth shape, blendshapes, lip gap, speech over the frames."
+    return TalkingClip(name, speaker, mouth_shape(landmarks, blendshapes, names), blendshapes, names, lip_gap(landmarks),
+                       fit_audio(speech, len(landmarks)))
+
 def prepare_clip(path:str|Path, # a talking-face video with its speech
                  speaker:str|None=None, # who speaks (default: the file name)
                  audio:str|Path|None=None, # the speech, if not the video's own sound
@@ -230,9 +240,7 @@ def prepare_clip(path:str|Path, # a talking-face video with its speech
     if not path.is_file(): raise InputError(f"{path} does not exist: give a talking-face video")
     speech = check_speech(read_audio(audio or path), str(audio or path))
     a = _face_arrays(path)
-    lm, names = a["landmarks"], tuple(str(s) for s in a["names"])
-    return TalkingClip(path.name, speaker or path.stem, mouth_shape(lm, a["blendshapes"], names), a["blendshapes"],
-                       names, lip_gap(lm), fit_audio(speech, len(lm)))
+    return talking_clip(path.name, speaker or path.stem, a["landmarks"], a["blendshapes"], tuple(str(s) for s in a["names"]), speech)
 
 def load_clips(clips:Sequence[CorpusClip], # corpus entries
               ) -> list[TalkingClip]:

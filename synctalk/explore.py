@@ -90,13 +90,10 @@ def expressions_view(ws:Workspace, # a trained workspace
 def workspace_clip(ws:Workspace, # a workspace where `process_face` ran
                   ):
     "The workspace's clip as the lip-sync expert reads it (a `synctalk.ave.TalkingClip`), from its face track and speech."
-    from synctalk.audio import fit_audio
-    from synctalk.ave import TalkingClip, mouth_shape
-    from synctalk.face import lip_gap, load_face
+    from synctalk.ave import talking_clip
+    from synctalk.face import load_face
     track = load_face(ws)
-    names = tuple(track.blendshape_names)
-    return TalkingClip(ws.root.name, ws.root.name, mouth_shape(track.landmarks, track.blendshapes, names), track.blendshapes, names,
-                       lip_gap(track.landmarks), fit_audio(load_audio(ws), len(track)))
+    return talking_clip(ws.root.name, ws.root.name, track.landmarks, track.blendshapes, tuple(track.blendshape_names), load_audio(ws))
 
 def sync_view(ws:Workspace, # a processed workspace
              ) -> widgets.Widget:
