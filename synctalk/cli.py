@@ -189,7 +189,7 @@ def _model_commands(sub):
     s.add_argument("--audio", type=Path, required=True, help="speech: wav, mp3, m4a, or a video with sound")
     s.add_argument("-o", "--out", type=Path, required=True, help="the mp4 to write")
     s.add_argument("--head-only", action="store_true", help="the rendered head over the background plate (no portrait compositing)")
-    s.add_argument("--expressions", type=Path, help="CSV of expression coefficients per frame (header: their names)")
+    s.add_argument("--expressions", type=Path, help="CSV of expression coefficients per frame, in the subject's span (0 its least, 1 its most; header: their names)")
     s.add_argument("--eyes-from", type=int, help="keep the eyes of this frame of the clip")
     s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.set_defaults(func=cmd_infer)

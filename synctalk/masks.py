@@ -17,8 +17,8 @@ from .workspace import ARTIFACTS, Workspace, StepRun, run_step, require_step, sa
 
 # %% auto #0
 __all__ = ['REGIONS', 'PALETTE', 'FaceFrame', 'face_frame', 'grabcut_seeds', 'ColourModels', 'fit_colour_models', 'cut_person',
-           'person_masks', 'consecutive_iou', 'region_mask', 'SkinModel', 'fit_skin', 'label_frame', 'Masks',
-           'make_masks', 'BackgroundPlate', 'background_plate', 'MaskQuality', 'person_colours',
+           'person_masks', 'consecutive_iou', 'region_mask', 'SkinModel', 'fit_skin', 'mask_box', 'label_frame',
+           'Masks', 'make_masks', 'BackgroundPlate', 'background_plate', 'MaskQuality', 'person_colours',
            'person_coloured_pixels', 'mask_quality', 'process_masks', 'load_masks', 'load_background',
            'plate_check_image', 'frame_scrubber']
 
@@ -178,6 +178,16 @@ def fit_skin(images:np.ndarray, # uint8 [K, H, W, 3] a few frames
         d = np.einsum("ni,ij,nj->n", x - mean, np.linalg.inv(cov), x - mean)
         x = x[d <= np.quantile(d, 0.8)]
     return SkinModel(mean, np.linalg.inv(cov).astype(np.float32))
+
+# %% ../nbs/03_masks.ipynb #9a5e8564
+def mask_box(mask:np.ndarray, # bool [H, W]
+             margin:int=0, # pixels added on each side
+            ) -> tuple[int, int, int, int]:
+    "The box `(x0, y0, x1, y1)` (exclusive ends) around a mask, grown by `margin` and clipped; the whole image if empty."
+    H, W = mask.shape
+    ys, xs = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    if len(ys) == 0: return 0, 0, W, H
+    return max(xs[0] - margin, 0), max(ys[0] - margin, 0), min(xs[-1] + 1 + margin, W), min(ys[-1] + 1 + margin, H)
 
 # %% ../nbs/03_masks.ipynb #f733766a
 def _scaled(points:np.ndarray, factor:float) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -18,14 +18,15 @@ from .io import write_video
 from .workspace import Workspace, StepRun, ARTIFACTS, clip_info, run_step, require_step, load_audio
 from .face import FaceError, detect_faces, lip_gap, load_face, LIPS_OUTER, LIPS_INNER
 from .audio import SR
-from .model import load_nerf, subject_data
+from .model import expression_with, load_nerf, subject_data
 from .composite import SourceClip, drive, infer
 
 # %% auto #0
-__all__ = ['MIN_PERCEPTUAL_SIDE', 'SEAM_BAND', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim', 'ms_ssim_scales', 'ms_ssim',
-           'lpips_model', 'perceptual_input', 'perceptual_distance', 'lpips_distance', 'st_lpips_model',
-           'st_lpips_distance', 'Perceptual', 'perceptual_criterion', 'seam_band', 'seam_ratio', 'FaceAgreement',
-           'face_agreement', 'MethodScores', 'image_scores', 'metrics_table', 'similarity', 'paste_head',
+__all__ = ['MIN_PERCEPTUAL_SIDE', 'SEAM_BAND', 'EXPRESSION_PROBES', 'RIGID_LANDMARKS', 'NOT_MEASURED', 'psnr', 'ssim',
+           'ms_ssim_scales', 'ms_ssim', 'lpips_model', 'perceptual_input', 'perceptual_distance', 'lpips_distance',
+           'st_lpips_model', 'st_lpips_distance', 'Perceptual', 'perceptual_criterion', 'seam_band', 'seam_ratio',
+           'FaceAgreement', 'face_agreement', 'ExpressionResponse', 'expression_response', 'mouth_pixel_change',
+           'expression_figures', 'MethodScores', 'image_scores', 'metrics_table', 'similarity', 'paste_head',
            'retrieval_baseline', 'static_baseline', 'Evaluation', 'union_box', 'evaluate_heldout', 'SyncScore',
            'sync_score', 'workspace_expert', 'phone_score', 'evaluate']
 
@@ -210,6 +211,82 @@ def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
     moving = both.sum() > 2 and gp.std() > 0 and gr.std() > 0
     lip_r = float(np.corrcoef(gp, gr)[0, 1]) if moving else float("nan")
     return FaceAgreement(float(dist.mean()*scale), float(aue), int(both.sum()), lip_r, float(gp.std()/gr.std()) if moving else float("nan"))
+
+# %% ../nbs/10_metrics.ipynb #fc245ae9
+EXPRESSION_PROBES = {"eyeBlink": ("eyeBlinkLeft", "eyeBlinkRight"), "browInnerUp": ("browInnerUp",)} # coefficients set together
+
+@dataclass
+class ExpressionResponse:
+    "What MediaPipe reads on renders whose coefficients were set to each of a few values."
+    coefficients: tuple # the coefficients set (and read back)
+    values: tuple # V values they were set to, in span units
+    frames: tuple # K frames rendered
+    detected: np.ndarray # float [V, K, len(coefficients)] MediaPipe's reading of them on each render
+    mouth: np.ndarray # float [V, K, 40, 2] the mouth landmarks found, pixels at 512x512
+    mouth_change: float # mean absolute change of the renders' pixels around the mouth from the lowest to the highest value, grey levels of 255
+    @property
+    def curve(self) -> np.ndarray: return self.detected.mean((1, 2)) # [V] the mean reading at each value
+    @property
+    def rise(self) -> float: return float(self.curve[-1] - self.curve[0]) # the reading at the highest value minus at the lowest
+    @property
+    def mouth_shift(self) -> float: return float(np.linalg.norm(self.mouth[-1] - self.mouth[0], axis=-1).mean())
+
+def expression_response(nerf, # a TrainedNeRF
+                        subject, # its SubjectData
+                        coefficients:Sequence[str], # names of the coefficients to set
+                        values:Sequence[float]=(0., 1.), # what to set them to, in span units
+                        frames:Sequence[int]|None=None, # frames to render (default: 10 held-out ones, spread)
+                        coupled:bool=True, # the other coefficients follow as in the footage (`synctalk.model.expression_with`, as the sliders do); False: only these change
+                       ) -> ExpressionResponse:
+    "Render `frames` with `coefficients` set to each of `values` (audio and pose as in the frame) and read them back with MediaPipe; raises FaceError when a render shows no face."
+    names = list(nerf.record.expression_names)
+    cols = [names.index(c) for c in coefficients]
+    test = subject.holdout_idx if len(subject.holdout_idx) else subject.train_idx
+    frames = test[np.linspace(0, len(test) - 1, min(10, len(test))).round().astype(int)] if frames is None else np.asarray(frames)
+    detected, mouth, renders_at = [], [], []
+    for v in progress(values, desc="expression response"):
+        renders = []
+        for i in frames:
+            e = subject.expressions[i].copy()
+            if coupled: e = expression_with(subject, e, {c: v for c in coefficients})
+            else: e[cols] = v
+            renders.append(nerf.render(subject.c2w[i], nerf.conditioning(subject.audio_windows([i])[0], e), subject.background(i))[0])
+        track = detect_faces(np.stack(renders), max_missing=0.0)
+        detected.append(track.blendshapes[:, [track.blendshape_names.index(c) for c in coefficients]])
+        mouth.append(track.landmarks[:, list(LIPS_OUTER + LIPS_INNER), :2] * 512 / renders[0].shape[1])
+        renders_at.append((np.stack(renders), track.landmarks))
+    return ExpressionResponse(tuple(coefficients), tuple(float(v) for v in values), tuple(int(i) for i in frames), np.stack(detected), np.stack(mouth),
+                              mouth_pixel_change(renders_at[0][0], renders_at[-1][0], renders_at[0][1]))
+
+# %% ../nbs/10_metrics.ipynb #69139d73
+def mouth_pixel_change(before:np.ndarray, # uint8 [K, H, W, 3] renders
+                       after:np.ndarray, # uint8 [K, H, W, 3] the same frames rendered otherwise
+                       landmarks:np.ndarray, # float [K, 478, 2+] the faces found on `before`, pixels
+                      ) -> float:
+    "Mean absolute change of the pixels in the box around each frame's outer lips (grown by a quarter), grey levels of 255."
+    H, W = before.shape[1:3]
+    changes = []
+    for b, a, lm in zip(before, after, landmarks):
+        xy = lm[list(LIPS_OUTER), :2]
+        (x0, y0), (x1, y1) = xy.min(0), xy.max(0)
+        gx, gy = (x1 - x0) / 4, (y1 - y0) / 4
+        x0, y0, x1, y1 = int(max(x0 - gx, 0)), int(max(y0 - gy, 0)), int(min(x1 + gx + 1, W)), int(min(y1 + gy + 1, H))
+        changes.append(np.abs(a[y0:y1, x0:x1].astype(np.float32) - b[y0:y1, x0:x1]).mean())
+    return float(np.mean(changes))
+
+# %% ../nbs/10_metrics.ipynb #841adb41
+def expression_figures(nerf, # a TrainedNeRF
+                       subject, # its SubjectData
+                      ) -> dict:
+    "`rise`, `mouth_shift` and `mouth_change` from 0 to 1 of each of `EXPRESSION_PROBES` (NaN where a render shows no face)."
+    out = {}
+    for name, coefficients in EXPRESSION_PROBES.items():
+        try: r = expression_response(nerf, subject, coefficients)
+        except FaceError as e:
+            warn_once(f"expression control is not measured: {e}")
+            out[name] = dict(rise=float("nan"), mouth_shift=float("nan"), mouth_change=float("nan")); continue
+        out[name] = dict(rise=r.rise, mouth_shift=r.mouth_shift, mouth_change=r.mouth_change)
+    return out
 
 # %% ../nbs/10_metrics.ipynb #beaa7dd2
 @dataclass
@@ -431,18 +508,21 @@ def evaluate(ws:Workspace, # a trained workspace
         write_video(real, ev.real, fps=fps, audio=speech)
         real_sync, real_phone = sync_score(real, expert), phone_score(real)
         driven = infer(ws, cross, staging/ARTIFACTS.cross_video, device=device)
+        nerf = load_nerf(ws, device)
+        expression = expression_figures(nerf, subject_data(ws, nerf))
         cross_sync, cross_phone = sync_score(driven.path, expert), phone_score(driven.path)
         report = dict(held_out_frames=ev.held_out, face_box=ev.face_box, methods={k: asdict(v) for k, v in ev.rows.items()}, fit=asdict(ev.fit),
                       real=dict(sync_conf=real_sync.confidence, sync_offset=real_sync.offset, phone_r=real_phone.confidence, phone_offset=real_phone.offset),
                       cross_driven=dict(audio=cross.name, frames=driven.n_frames, render_fps=driven.fps, **cross_sync._asdict(),
                                         phone_r=cross_phone.confidence, phone_offset=cross_phone.offset),
-                      model={k: rec.meta.get(k) for k in ("steps", "resolution", "perceptual", "audio_lead")})
+                      expression=expression, model={k: rec.meta.get(k) for k in ("steps", "resolution", "perceptual", "audio_lead")})
         (staging/ARTIFACTS.metrics).write_text(json.dumps(report, indent=1, default=float))
         (staging/ARTIFACTS.metrics_table).write_text(ev.table() + f"\nreal held-out frames: sync offset {real_sync.offset:g}, phonetic offset {real_phone.offset:g} frames"
                                                 f"\ncross-driven ({cross.name}, {driven.n_frames} frames, portrait): "
                                                 f"sync confidence {cross_sync.confidence:.3f}, offset {cross_sync.offset:g} frames; "
                                                 f"phonetic r {cross_phone.confidence:.3f}, offset {cross_phone.offset:g} frames; "
-                                                f"{driven.fps:.2f} frames/s\n")
+                                                f"{driven.fps:.2f} frames/s\nexpression control (MediaPipe on held-out renders, coefficients 0 -> 1): "
+                                                + "; ".join(f"{k} {v['rise']:+.3f} (mouth landmarks move {v['mouth_shift']:.2f} px, mouth pixels {v['mouth_change']:.2f} grey levels)" for k, v in expression.items()) + "\n")
         return dict(psnr_full_portrait=ev.rows["portrait"].psnr_full, lmd_portrait=ev.rows["portrait"].lmd,
                     cross_offset=cross_sync.offset)
     return run_step(ws, "evaluate", make, dict(cross_audio=cross.name), [ws.path(ARTIFACTS.model), cross], force)

@@ -19,8 +19,9 @@ from .workspace import Workspace, ARTIFACTS, heldout_start, require_processed, r
 from .nerf import NeRFConfig, PortraitNeRF, Conditioning, neighbour_windows, render_frame
 
 # %% auto #0
-__all__ = ['POSE_CONVENTION', 'LEAD_MIN_FRAMES', 'LEAD_MIN_R', 'LEAD_SECONDS', 'MIN_PREVIEW', 'CheckpointError', 'ModelRecord',
-           'SubjectData', 'workspace_audio_kind', 'load_subject', 'footage_lead', 'TrainedNeRF', 'model_record',
+__all__ = ['POSE_CONVENTION', 'EXPRESSION_SPAN_PERCENTILES', 'MIN_EXPRESSION_SPAN', 'LEAD_MIN_FRAMES', 'LEAD_MIN_R',
+           'LEAD_SECONDS', 'MIN_PREVIEW', 'CheckpointError', 'ModelRecord', 'SubjectData', 'expression_span', 'in_span',
+           'expression_with', 'workspace_audio_kind', 'load_subject', 'footage_lead', 'TrainedNeRF', 'model_record',
            'save_model', 'load_checkpoint', 'load_nerf', 'subject_data', 'preview_size', 'ExpressionSliders']
 
 # %% ../nbs/07a_model.ipynb #977d262c
@@ -47,6 +48,7 @@ class ModelRecord:
     pose_convention:str = POSE_CONVENTION
     audio_lead:int = 0 # frames the training footage's mouth leads its own sound (`footage_lead`); 0 in models from before it was measured
     perceptual:str = "" # the perceptual loss it was trained with: "lpips", "st-lpips", "" (none, or not recorded)
+    expression_span:tuple = () # per coefficient, the (low, high) MediaPipe values its 0 and 1 stand for (`expression_span`); () in models from before: MediaPipe's own
 
     @property
     def n_train(self) -> int: return self.n_frames - len(self.holdout_frames)
@@ -85,6 +87,7 @@ class SubjectData:
     audio_kind:str = "ave" # what made the audio features
     audio_window:int = 8 # W
     audio_lead:int = 0 # frames the footage's mouth leads its own sound (`footage_lead`); new speech is delayed by it
+    expression_span:np.ndarray|None = None # float32 [E, 2] the MediaPipe values that `expressions` 0 and 1 stand for; None: MediaPipe's own
 
     def __post_init__(self):
         N = len(self.c2w)
@@ -120,6 +123,39 @@ class SubjectData:
         "What the head of frame `i` is rendered over: the background plate."
         return self.plate
 
+# %% ../nbs/07a_model.ipynb #b95c5f8c
+EXPRESSION_SPAN_PERCENTILES = (1, 99) # a subject's span of a coefficient: from its 1st to its 99th percentile
+MIN_EXPRESSION_SPAN = 0.1 # the narrowest span, in MediaPipe units
+
+def expression_span(coefficients:np.ndarray, # float [N, E] MediaPipe coefficients of the training frames
+                   ) -> np.ndarray:
+    "Each coefficient's span in the footage, (low, high), at least `MIN_EXPRESSION_SPAN` wide: float32 `[E, 2]`."
+    lo, hi = np.percentile(np.asarray(coefficients, np.float64), EXPRESSION_SPAN_PERCENTILES, axis=0)
+    return np.stack([lo, np.maximum(hi, lo + MIN_EXPRESSION_SPAN)], -1).astype(np.float32)
+
+def in_span(coefficients:np.ndarray, # float [N, E] MediaPipe coefficients
+            span:np.ndarray, # float [E, 2] from `expression_span`
+           ) -> np.ndarray:
+    "The coefficients in units of the span, 0 at its low end and 1 at its high end (not clipped): float32 `[N, E]`."
+    span = np.asarray(span, np.float32)
+    return ((np.asarray(coefficients, np.float32) - span[:, 0]) / (span[:, 1] - span[:, 0])).astype(np.float32)
+
+# %% ../nbs/07a_model.ipynb #ae43bec6
+def expression_with(subject:SubjectData, # its training frames say how the coefficients move together
+                    expression:np.ndarray, # float [E] coefficients (span units)
+                    settings:dict, # coefficient name -> the value to set it to
+                   ) -> np.ndarray:
+    "`expression` with `settings` applied and the other coefficients moved by their linear regression on those over the training frames: float32 `[E]`."
+    e = np.array(expression, np.float64)
+    s = [subject.expression_names.index(n) for n in settings]
+    o = [i for i in range(len(e)) if i not in s]
+    x = np.asarray(subject.expressions[:subject.n_train], np.float64)
+    cov = np.cov(x.T) if len(x) > 1 else np.zeros((len(e), len(e)))
+    shift = np.array(list(settings.values()), np.float64) - e[s]
+    e[s] += shift
+    e[o] += cov[np.ix_(o, s)] @ np.linalg.pinv(cov[np.ix_(s, s)]) @ shift
+    return e.astype(np.float32)
+
 # %% ../nbs/07a_model.ipynb #4cfa60f3
 def workspace_audio_kind(ws:Workspace, # a workspace where `process_audio` ran
                         ) -> str:
@@ -130,8 +166,9 @@ def workspace_audio_kind(ws:Workspace, # a workspace where `process_audio` ran
 def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audio)
                  resolution:int, # S
                  n_train:int|None=None, # training frames; default: all but the held-out tail (`heldout_start`)
+                 span:np.ndarray|None=None, # float [E, 2] the expression span to measure coefficients in; default: the training frames' own
                 ) -> SubjectData:
-    "The workspace's subject at S x S, read from its step outputs (nothing is written)."
+    "The workspace's subject at S x S, read from its step outputs (nothing is written); its expressions in units of `span`."
     require_processed(ws)
     from synctalk.face import load_face, expression_coefficients, EXPRESSION_NAMES
     from synctalk.track import load_poses
@@ -143,9 +180,11 @@ def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audi
     s = resolution / poses.width
     plate = cv2.resize(load_background(ws), (resolution, resolution), interpolation=cv2.INTER_AREA)
     c2w = np.asarray(poses.c2w, np.float32)
+    n_train = heldout_start(len(c2w)) if n_train is None else n_train
+    raw = expression_coefficients(load_face(ws))
+    span = expression_span(raw[:n_train]) if span is None else np.asarray(span, np.float32)
     return SubjectData(c2w, poses.focal * s, poses.cx * s, poses.cy * s, plate, np.asarray(load_audio_features(ws), np.float32),
-                       expression_coefficients(load_face(ws)).astype(np.float32), tuple(EXPRESSION_NAMES),
-                       heldout_start(len(c2w)) if n_train is None else n_train, workspace_audio_kind(ws))
+                       in_span(raw, span), tuple(EXPRESSION_NAMES), n_train, workspace_audio_kind(ws), expression_span=span)
 
 # %% ../nbs/07a_model.ipynb #f2a2b19f
 LEAD_MIN_FRAMES = 2 # smaller offsets are within the phonetic check's spread on in-sync footage
@@ -216,7 +255,8 @@ def model_record(subject:SubjectData, # the subject the model is trained on
     "The record of a model of `subject`."
     return ModelRecord(asdict(config), subject.size, float(subject.focal), float(subject.cx), float(subject.cy), subject.audio_kind,
                        int(subject.audio.shape[1]), subject.audio_window, tuple(subject.expression_names), encoding_backend,
-                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx), audio_lead=subject.audio_lead, perceptual=perceptual)
+                       subject.n_frames, tuple(int(i) for i in subject.holdout_idx), audio_lead=subject.audio_lead, perceptual=perceptual,
+                       expression_span=() if subject.expression_span is None else tuple(map(tuple, subject.expression_span.tolist())))
 
 # %% ../nbs/07a_model.ipynb #d71b7abd
 def save_model(nerf:TrainedNeRF, path:str|Path):
@@ -257,8 +297,10 @@ def load_nerf(ws:Workspace, # a workspace where training ran
 def subject_data(ws:Workspace, # a trained workspace
                  nerf:TrainedNeRF, # its model
                 ) -> SubjectData:
-    "The workspace's subject at the model's resolution, with the model's held-out frames and the lead of the footage it learned."
-    return replace(load_subject(ws, nerf.record.resolution, nerf.record.n_train), audio_lead=nerf.record.audio_lead)
+    "The workspace's subject at the model's resolution, with the model's held-out frames, its expression span and the lead of the footage it learned."
+    r = nerf.record
+    span = np.array(r.expression_span or [(0., 1.)] * len(r.expression_names), np.float32)
+    return replace(load_subject(ws, r.resolution, r.n_train, span), audio_lead=r.audio_lead)
 
 # %% ../nbs/07a_model.ipynb #992121b6
 def _label(name:str) -> str:
@@ -282,7 +324,7 @@ def preview_size(size:int, # the resolution just rendered
 
 # %% ../nbs/07a_model.ipynb #0c7bd93c
 class ExpressionSliders(widgets.VBox):
-    "Sliders for the expression coefficients and the frame; the face re-renders beside the real frame at a resolution that keeps up."
+    "Sliders for the expression coefficients (in the subject's span: 0 its least, 1 its most) and the frame; the face re-renders beside the real frame at a resolution that keeps up."
     def __init__(self, nerf:TrainedNeRF, # a trained model
                  subject:SubjectData, # its subject (poses, audio, expressions)
                  frames:np.ndarray|None=None, # uint8 [N, H, W, 3] the real frames to show beside the render
@@ -293,23 +335,36 @@ class ExpressionSliders(widgets.VBox):
         self.size, self.largest, self.seconds = size, size, seconds
         self.sliders = [widgets.FloatSlider(0., min=0., max=1., step=0.01, description=_label(n), continuous_update=False)
                         for n in nerf.record.expression_names]
+        self.coupled = widgets.Checkbox(True, description="the others follow, as in the footage", indent=False) # `expression_with`
+        self._expression = np.zeros(len(self.sliders), np.float32)
         self.frame = widgets.IntSlider(0, min=0, max=subject.n_frames - 1, description="frame", continuous_update=False)
         self.rendered, self.real = widgets.Image(format="png", width=2 * size), widgets.Image(format="png", width=2 * size)
         self.info = widgets.Label()
         self.worker = Latest(self._draw, lambda e: setattr(self.info, "value", f"render failed: {type(e).__name__}: {e}"))
-        for s in self.sliders: s.observe(self._render, "value")
+        for k, s in enumerate(self.sliders): s.observe(lambda change, k=k: self._moved(k, change["new"]), "value")
         self.frame.observe(self._load_frame, "value")
-        super().__init__([self.frame, widgets.HBox([widgets.VBox(self.sliders), self.rendered, self.real]), self.info])
+        super().__init__([self.frame, widgets.HBox([widgets.VBox([*self.sliders, self.coupled]), self.rendered, self.real]), self.info])
         self._load_frame()
 
     @property
-    def expression(self) -> np.ndarray: return np.array([s.value for s in self.sliders], np.float32)
+    def expression(self) -> np.ndarray: return self._expression.copy() # [E] what the model is given (the sliders show it clipped to [0, 1])
+
+    def _show(self, expression:np.ndarray):
+        self._expression, self._hold = expression, True
+        for s, v in zip(self.sliders, expression): s.value = float(np.clip(v, 0, 1))
+        self._hold = False
+
+    def _moved(self, k:int, value:float):
+        if self._hold: return
+        e = self._expression.copy()
+        if self.coupled.value: e = expression_with(self.subject, e, {self.subject.expression_names[k]: value})
+        else: e[k] = value
+        self._show(e)
+        self._render()
 
     def _load_frame(self, change=None):
         i = self.frame.value
-        self._hold = True
-        for s, v in zip(self.sliders, self.subject.expressions[i]): s.value = float(np.clip(v, 0, 1))
-        self._hold = False
+        self._show(np.array(self.subject.expressions[i], np.float32))
         if self.frames is not None:
             self.real.value = png_bytes(cv2.resize(np.asarray(self.frames[i]), (self.largest, self.largest), interpolation=cv2.INTER_AREA))
         self._render()

@@ -15,7 +15,7 @@ import torch
 
 from .core import SynctalkError, atomic_path, denormals_flushed, get_device, progress, seed_everything, warn_once
 from .io import iter_video
-from .masks import region_mask
+from .masks import mask_box, region_mask
 from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step, require_step
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
                            photometric_loss, ambient_loss, opacity_entropy)
@@ -23,8 +23,8 @@ from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_r
 from .metrics import Perceptual, perceptual_criterion, perceptual_input
 
 # %% auto #0
-__all__ = ['TrainConfig', 'TrainingDataError', 'mask_box', 'TrainingData', 'prepare_training_data', 'load_training_data',
-           'RayBatch', 'sample_rays', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage', 'StepStats',
+__all__ = ['TrainConfig', 'TrainingDataError', 'TrainingData', 'prepare_training_data', 'load_training_data', 'RayBatch',
+           'sample_rays', 'frame_weights', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage', 'StepStats',
            'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train', 'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
@@ -41,6 +41,8 @@ class TrainConfig:
     num_samples:int = 48 # samples per ray across the occupied box
     segments:int = 4 # rays are marched in this many segments and stop once opaque (no samples behind the surface)
     face_fraction:float = 0.5 # fraction of the random rays drawn in the face box rather than the head box
+    upper_face_fraction:float = 0.15 # ... and in the box around the eyes and brows
+    expression_emphasis:float = 3.0 # frames are drawn with weight 1 + this x their largest expression change from the median (span units)
     lr_grid:float = 1e-2 # AdamW lr of the hash tables
     lr_net:float = 1e-3 # AdamW lr of the networks and codes
     weight_decay:float = 1e-4 # AdamW weight decay of the networks
@@ -74,15 +76,6 @@ class TrainConfig:
 class TrainingDataError(SynctalkError):
     "Inputs for training are missing or inconsistent."
 
-def mask_box(mask:np.ndarray, # bool [H, W]
-             margin:int=0, # pixels added on each side
-            ) -> tuple[int, int, int, int]:
-    "The box `(x0, y0, x1, y1)` (exclusive ends) around a mask, grown by `margin` and clipped; the whole image if empty."
-    H, W = mask.shape
-    ys, xs = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
-    if len(ys) == 0: return 0, 0, W, H
-    return max(xs[0] - margin, 0), max(ys[0] - margin, 0), min(xs[-1] + 1 + margin, W), min(ys[-1] + 1 + margin, H)
-
 @dataclass(kw_only=True)
 class TrainingData(SubjectData):
     "Everything training reads, at the training resolution S: the subject, its frames and region labels."
@@ -92,6 +85,7 @@ class TrainingData(SubjectData):
     head_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] x0, y0, x1, y1 around the head, grown by 3% of S
     face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the face
     lip_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the lips
+    upper_face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the eyes and brows
 
     def __post_init__(self):
         super().__post_init__()
@@ -102,7 +96,7 @@ class TrainingData(SubjectData):
             raise TrainingDataError(f"frames {self.frames.shape}, labels {self.labels.shape} and plate {self.plate.shape} disagree on the size")
         if self.n_train < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
         margin = max(int(round(0.03 * S)), 1)
-        for name, region in (("head_boxes", "head"), ("face_boxes", "face"), ("lip_boxes", "lips")):
+        for name, region in (("head_boxes", "head"), ("face_boxes", "face"), ("lip_boxes", "lips"), ("upper_face_boxes", "upper_face")):
             setattr(self, name, np.array([mask_box(region_mask(l, region), margin) for l in self.labels]))
 
     def background(self, i:int, # frame index
@@ -172,9 +166,10 @@ def sample_rays(data:TrainingData,
                 rng:np.random.Generator,
                 patch:int=0, # P: one P x P patch per frame, 0 for none
                 lips:bool=False, # centre the patches on the lips instead of anywhere in the head box
-                face_fraction:float=0.5, # fraction of the random rays drawn in the face box (the rest in the head box)
+                face_fraction:float=0.5, # fraction of the random rays drawn in the face box
+                upper_face_fraction:float=0., # ... in the eyes-and-brows box (the rest in the head box)
                ) -> RayBatch:
-    "Random rays (and optional patches) inside the frames' head and face boxes, with their targets."
+    "Random rays (and optional patches) inside the frames' head, face and upper-face boxes, with their targets."
     S, P = data.size, patch
     us, vs, rows = [], [], []
     if P:
@@ -186,9 +181,9 @@ def sample_rays(data:TrainingData,
             else: ox, oy = _patch_origin(data.head_boxes[i], P, S, rng)
             us.append(ox + pu.ravel()); vs.append(oy + pv.ravel()); rows.append(np.full(P * P, b))
     n_rand = max(rays_per_frame - P * P, 0)
-    n_face = int(round(n_rand * face_fraction))
+    n_face, n_upper = int(round(n_rand * face_fraction)), int(round(n_rand * upper_face_fraction))
     for b, i in enumerate(frames):
-        for (x0, y0, x1, y1), n in ((data.face_boxes[i], n_face), (data.head_boxes[i], n_rand - n_face)):
+        for (x0, y0, x1, y1), n in ((data.face_boxes[i], n_face), (data.upper_face_boxes[i], n_upper), (data.head_boxes[i], n_rand - n_face - n_upper)):
             us.append(rng.integers(x0, x1, n)); vs.append(rng.integers(y0, y1, n)); rows.append(np.full(n, b))
     u, v, row = np.concatenate(us), np.concatenate(vs), np.concatenate(rows)
     rgb, bgc, lab = np.empty((len(u), 3), np.float32), np.empty((len(u), 3), np.float32), np.empty(len(u), np.uint8)
@@ -199,6 +194,15 @@ def sample_rays(data:TrainingData,
         lab[sel] = l[v[sel], u[sel]]
         bgc[sel] = np.where(region_mask(lab[sel], "head")[:, None], data.plate[v[sel], u[sel]], img[v[sel], u[sel]]) / 255
     return RayBatch(np.asarray(frames), u, v, row, rgb, bgc, region_mask(lab, "lips"), region_mask(lab, "face"), P)
+
+# %% ../nbs/08_train.ipynb #dc534ec6
+def frame_weights(data:SubjectData, # the subject, its expressions in span units
+                  emphasis:float, # extra weight of a frame whose expression is a whole span from the median
+                 ) -> np.ndarray:
+    "The probability of drawing each training frame: 1 + `emphasis` x its largest coefficient's distance from the median (at most 1), normalized: float64 `[n_train]`."
+    e = np.asarray(data.expressions[:data.n_train], np.float64)
+    w = 1 + emphasis * np.abs(e - np.median(e, 0)).max(1).clip(max=1)
+    return w / w.sum()
 
 # %% ../nbs/08_train.ipynb #584a5862
 def frame_regions(data:TrainingData, # the subject
@@ -273,8 +277,8 @@ def draw_batch(data:TrainingData, config:TrainConfig,
     c, d = config, data
     P = c.patch if stage != "coarse" else 0
     B = min(c.frames_per_step, d.n_train, max(1, c.rays_per_step // (P * P)) if P else c.frames_per_step)
-    frames = rng.choice(d.train_idx, size=B, replace=False)
-    return sample_rays(d, frames, c.rays_per_step // B, rng, P, stage == "lips", c.face_fraction)
+    frames = rng.choice(d.train_idx, size=B, replace=False, p=frame_weights(d, c.expression_emphasis))
+    return sample_rays(d, frames, c.rays_per_step // B, rng, P, stage == "lips", c.face_fraction, c.upper_face_fraction)
 
 def _batch_rays(d:TrainingData, batch:RayBatch, dev) -> Rays:
     c2w = torch.from_numpy(np.asarray(d.c2w[batch.frames[batch.ray_frame]], np.float32)).to(dev) # [N, 4, 4]

@@ -47,6 +47,9 @@ def test_demo_quick(assets, tmp_path):
         assert 17 < m[b]["psnr_face"] < m[b]["psnr_full"] < 35, (b, m[b]) # 19.4 / 24.5 and 20.6 / 25.7 dB on the sample
     assert m["portrait"]["fps"] > 0 and report["model"]["steps"] >= 1 and report["model"]["resolution"] == 64, report["model"]
     assert report["model"]["perceptual"] in ("lpips", "st-lpips"), report["model"] # ST-LPIPS ships its weights: never MSE alone
+    ex = report["expression"] # MediaPipe may find no face on a 64x64 render of a model this short: NaN then
+    assert set(ex) == {"eyeBlink", "browInnerUp"} and all(set(v) == {"rise", "mouth_shift", "mouth_change"} for v in ex.values()), ex
+    assert all(math.isnan(v["rise"]) or (-1 <= v["rise"] <= 1 and v["mouth_change"] >= 0) for v in ex.values()), ex
     table = (out/"metrics.txt").read_text()
     for name in METHODS: assert name in table
     for name in ("portrait", "head_only"):

@@ -83,6 +83,23 @@ def test_subject_data_is_the_training_data(trained, assets):
     assert subject.n_train == data.n_train == 281 and list(subject.holdout_idx) == list(range(281, 331))
 
 
+def test_expressions_in_the_subjects_span(trained, assets):
+    "The model records the span of each expression coefficient over its training frames, and drives in those units: 0 the subject's 1st percentile, 1 its 99th."
+    from synctalk.face import expression_coefficients, load_face
+    from synctalk.model import MIN_EXPRESSION_SPAN, load_nerf, subject_data
+    nerf = load_nerf(trained)
+    subject = subject_data(trained, nerf)
+    span = np.array(nerf.record.expression_span)
+    assert span.shape == (7, 2) and (span[:, 1] - span[:, 0] >= MIN_EXPRESSION_SPAN - 1e-6).all()
+    raw = expression_coefficients(load_face(trained))
+    names = list(nerf.record.expression_names)
+    blink = names.index("eyeBlinkLeft")
+    assert raw[:281, blink].max() > 0.6 # the sample blinks a few times ...
+    e = subject.expressions[:281, blink]
+    np.testing.assert_allclose(np.percentile(e, [1, 99]), [0, 1], atol=1e-5) # ... and its blinks reach 1
+    assert e.max() > 0.95 and np.median(e) < 0.2
+
+
 def test_model_learns_the_footage_lead(trained, assets):
     "may_short's mouth leads its sound by 2 frames (phonetic check on the training frames); the model records it and new speech is delayed by it."
     from synctalk.model import footage_lead, load_nerf, subject_data
