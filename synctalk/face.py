@@ -159,6 +159,7 @@ def detect_faces(frames:np.ndarray, # uint8 [N, H, W, 3] RGB
                  fps:float=FPS, # frame rate, for the landmarker's timestamps
                  max_missing:float=0.1, # largest fraction of frames allowed without a face
                  max_gap:int=5, # longest gap (frames) filled by interpolation
+                 refuse_jumps:bool=True, # refuse frames whose face jumps (a cut); False for frames that are not one shot (a baseline assembled from many)
                 ) -> FaceTrack:
     "Landmarks, blendshapes and transforms of the one subject in `frames`, gaps filled."
     import mediapipe as mp
@@ -178,7 +179,7 @@ def detect_faces(frames:np.ndarray, # uint8 [N, H, W, 3] RGB
                 prev_box, prev_i, prev_sig = face.box, i, sig
             if names is None and faces: names = tuple(c.category_name for c in result.face_blendshapes[0])
             found.append(face)
-    return _track_from(found, names, jumps, max_missing, max_gap)
+    return _track_from(found, names, jumps if refuse_jumps else [], max_missing, max_gap)
 
 def _track_from(found, names, jumps, max_missing, max_gap) -> FaceTrack:
     "Check the detections of a clip and assemble them, gaps filled, into a `FaceTrack`."

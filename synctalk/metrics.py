@@ -197,11 +197,11 @@ def face_agreement(pred:np.ndarray, # uint8 [N, H, W, 3] rendered frames
                   ) -> FaceAgreement:
     "LMD, AUE and lip motion of `pred` against `real`, from MediaPipe landmarks and blendshapes."
     mouth = list(LIPS_OUTER + LIPS_INNER)
-    try: p = detect_faces(pred, fps=fps, max_missing=1.0, max_gap=0)
+    try: p = detect_faces(pred, fps=fps, max_missing=1.0, max_gap=0, refuse_jumps=False) # the retrieval baseline jumps between training frames
     except FaceError as e: # e.g. an early model renders nothing face-like
         warn_once(f"LMD and AUE are not measured for frames without a trackable face ({e})")
         return FaceAgreement(float("nan"), float("nan"), 0)
-    r = real_track if real_track is not None else detect_faces(real, fps=fps, max_missing=1.0, max_gap=0)
+    r = real_track if real_track is not None else detect_faces(real, fps=fps, max_missing=1.0, max_gap=0, refuse_jumps=False)
     both = p.detected & r.detected
     if not both.any(): return FaceAgreement(float("nan"), float("nan"), 0)
     scale = 512/pred.shape[2]

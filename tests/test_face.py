@@ -70,6 +70,18 @@ def test_bad_video_fails_cleanly(assets, tmp_path, make, message):
     assert not [p for p in ws.iterdir() if p.name.startswith(".stage")]
 
 
+def test_evaluation_measures_frames_that_jump(assets, tmp_path):
+    "Frames assembled from many shots (the retrieval baseline) are refused as a clip but measured as frames: LMD and AUE do not need one shot."
+    from synctalk.face import FaceError, detect_faces
+    from synctalk.metrics import face_agreement
+    frames = read_video(_cut_to_another_person(assets, tmp_path))[50:70]
+    with pytest.raises(FaceError, match="between frames 9->10"): detect_faces(frames)
+    track = detect_faces(frames, refuse_jumps=False)
+    assert track.detected.all() and np.abs(track.boxes[10] - track.boxes[9]).max() > 20
+    same = face_agreement(frames, frames)
+    assert same.n_compared == 20 and same.lmd == 0.0
+
+
 @pytest.fixture(scope="module")
 def sample():
     ws = sample_workspace()
