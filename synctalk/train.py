@@ -272,12 +272,13 @@ def new_model(data:TrainingData, config:TrainConfig, device:torch.device) -> Por
 def draw_batch(data:TrainingData, config:TrainConfig,
                stage:str, # "coarse", "fine" or "lips"
                rng:np.random.Generator,
+               weights:np.ndarray, # float [n_train] how often each training frame is drawn (`frame_weights`)
               ) -> RayBatch:
     "The rays of one step: `frames_per_step` random training frames, and in the fine and lips stages one patch each."
     c, d = config, data
     P = c.patch if stage != "coarse" else 0
     B = min(c.frames_per_step, d.n_train, max(1, c.rays_per_step // (P * P)) if P else c.frames_per_step)
-    frames = rng.choice(d.train_idx, size=B, replace=False, p=frame_weights(d, c.expression_emphasis))
+    frames = rng.choice(d.train_idx, size=B, replace=False, p=weights)
     return sample_rays(d, frames, c.rays_per_step // B, rng, P, stage == "lips", c.face_fraction, c.upper_face_fraction)
 
 def _batch_rays(d:TrainingData, batch:RayBatch, dev) -> Rays:
@@ -301,6 +302,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(param_groups(self.model, config.lr_grid, config.lr_net, config.weight_decay), betas=(0.9, 0.99), eps=1e-15)
         self.ema = WeightEMA(self.model, config.ema_decay)
         self.rng = np.random.default_rng(config.seed)
+        self.frame_weights = frame_weights(data, config.expression_emphasis) # [n_train], fixed for the run
         self.steps, self.seconds = 0, 0.0
         self.perceptual = perceptual_criterion(self.device) if config.lpips_weight or config.lips_lpips_weight else None
         self.record = model_record(data, self.model.config, self.model.encoder.implementation, self.perceptual.name if self.perceptual else "")
@@ -325,7 +327,7 @@ class Trainer:
         with denormals_flushed():
             p, stage = self.progress, training_stage(self.progress, c)
             for g, lr in zip(self.optimizer.param_groups, (c.lr_grid, c.lr_net)): g["lr"] = lr * lr_factor(p, c.warmup, c.final_lr)
-            batch = draw_batch(self.data, c, stage, self.rng)
+            batch = draw_batch(self.data, c, stage, self.rng, self.frame_weights)
             t = lambda a: torch.from_numpy(np.asarray(a)).to(self.device)
             self.model.train()
             out = render_rays(self.model, _batch_rays(self.data, batch, self.device), self.conditioning(batch.frames), t(batch.background),
