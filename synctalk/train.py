@@ -301,8 +301,7 @@ class Trainer:
         with denormals_flushed(): self.model = new_model(data, config, self.device)
         self.optimizer = torch.optim.AdamW(param_groups(self.model, config.lr_grid, config.lr_net, config.weight_decay), betas=(0.9, 0.99), eps=1e-15)
         self.ema = WeightEMA(self.model, config.ema_decay)
-        self.rng = np.random.default_rng(config.seed)
-        self.frame_weights = frame_weights(data, config.expression_emphasis) # [n_train], fixed for the run
+        self.rng, self.frame_weights = np.random.default_rng(config.seed), frame_weights(data, config.expression_emphasis) # weights [n_train]
         self.steps, self.seconds = 0, 0.0
         self.perceptual = perceptual_criterion(self.device) if config.lpips_weight or config.lips_lpips_weight else None
         self.record = model_record(data, self.model.config, self.model.encoder.implementation, self.perceptual.name if self.perceptual else "")
