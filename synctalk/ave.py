@@ -30,12 +30,13 @@ __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUF
            'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'CorpusClip',
            'corpus_dir', 'folder_clips', 'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces',
            'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'talking_clip',
-           'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'SyncExpert', 'sync_probability', 'Run',
-           'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize',
-           'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
-           'lip_target', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
-           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'OffsetExplorer']
+           'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'ExpertMember', 'SyncExpert',
+           'sync_probability', 'Run', 'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss',
+           'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert', 'OffsetScores', 'score_offsets',
+           'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target', 'ridge_r2', 'mfcc_windows',
+           'frame_features', 'expert_path', 'save_models', 'load_expert', 'train_models', 'train_default_models',
+           'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio', 'SyncResult', 'sync_result',
+           'default_expert', 'video_sync', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -276,32 +277,51 @@ class SpeechEncoder(nn.Sequential):
         super().__init__(*_conv_stack(80, hidden, dim, [(5, 1, 2), (5, 2, 4), (5, 4, 8)]))
 
 # %% ../nbs/05a_ave.ipynb #f8c023f4
-class SyncExpert(nn.Module):
-    "The lip-sync expert: unit embeddings of mouth windows and of speech, compared by cosine (eq. 1)."
-    def __init__(self, n_features:int=3*len(MOUTH_POINTS) + 27, # D
-                 hidden:int=192, # channels of both streams
-                 dim:int=128, # embedding size E
-                ):
+class ExpertMember(nn.Module):
+    "One mouth stream and one speech stream, trained together."
+    def __init__(self, n_features:int, hidden:int, dim:int):
         super().__init__()
         self.mouth, self.speech = MouthEncoder(n_features, hidden, dim), SpeechEncoder(hidden, dim)
+
+def _side_by_side(embeddings:Sequence[torch.Tensor], # G tensors [B, E, L]
+                 ) -> torch.Tensor:
+    "The members' unit embeddings side by side over `sqrt(G)`: a unit vector whose dot products are the members' mean cosine, `[B, G*E, L]`."
+    return torch.cat([F.normalize(e, dim=1) for e in embeddings], 1)/len(embeddings)**0.5
+
+class SyncExpert(nn.Module):
+    "The lip-sync expert: unit embeddings of mouth windows and of speech, compared by cosine (eq. 1); averaged over `members`."
+    def __init__(self, n_features:int=3*len(MOUTH_POINTS) + 27, # D
+                 hidden:int=192, # channels of both streams
+                 dim:int=128, # embedding size of each member E
+                 members:int=1, # G independently trained pairs of streams
+                ):
+        super().__init__()
+        self.members = nn.ModuleList(ExpertMember(n_features, hidden, dim) for _ in range(members))
         self.n_features, self.hidden, self.dim = n_features, hidden, dim
+
+    @classmethod
+    def joined(cls, experts:Sequence["SyncExpert"]) -> "SyncExpert":
+        "One expert of all the members of `experts` (trained alike): its cosine is their mean cosine."
+        out = cls(experts[0].n_features, experts[0].hidden, experts[0].dim, 0)
+        out.members = nn.ModuleList(m for e in experts for m in e.members)
+        return out
 
     def mouth_embedding(self, mouth:torch.Tensor, # [B, L, D] mouth shape of L frames
                        ) -> torch.Tensor:
-        "One unit embedding per window: `[B, L - 4, E]` (window `s` covers frames `s .. s+4`)."
-        return F.normalize(self.mouth(mouth.transpose(1, 2)), dim=1).transpose(1, 2)
+        "One unit embedding per window: `[B, L - 4, G*E]` (window `s` covers frames `s .. s+4`)."
+        return _side_by_side([m.mouth(mouth.transpose(1, 2)) for m in self.members]).transpose(1, 2)
 
     def speech_embedding(self, mel:torch.Tensor, # [B, 80, M] normalized mel frames
                          centres:torch.Tensor, # int [B, P] mel index of each window's centre
                         ) -> torch.Tensor:
-        "One unit embedding per centre: `[B, P, E]`."
-        a = F.normalize(self.speech(mel), dim=1).transpose(1, 2) # [B, M, E]
+        "One unit embedding per centre: `[B, P, G*E]`."
+        a = _side_by_side([m.speech(mel) for m in self.members]).transpose(1, 2) # [B, M, G*E], M mel frames
         return torch.gather(a, 1, centres[..., None].expand(-1, -1, a.shape[-1]))
 
     def forward(self, mouth, mel, centres, max_shift:int=15):
-        "Cosine of every window of runs against every offset `[B, R, 2K+1]`, and the embeddings `[B, R, E]`, `[B, R + 2K, E]`."
-        v = self.mouth_embedding(mouth) # [B, R, E]
-        a = self.speech_embedding(mel, centres) # [B, R + 2K, E]
+        "Cosine of every window of runs against every offset `[B, R, 2K+1]`, and the embeddings `[B, R, G*E]`, `[B, R + 2K, G*E]`."
+        v = self.mouth_embedding(mouth) # [B, R, G*E]
+        a = self.speech_embedding(mel, centres) # [B, R + 2K, G*E]
         idx = torch.arange(v.shape[1], device=v.device)[:, None] + torch.arange(2*max_shift + 1, device=v.device)
         return (v[:, :, None]*a[:, idx]).sum(-1), v, a
 
@@ -341,7 +361,7 @@ def clip_run(clip:TalkingClip, # a prepared clip
 @dataclass(frozen=True)
 class ExpertConfig:
     "The knobs of expert training; with the clips' content they key the cached default expert."
-    steps: int = 3000 # optimizer steps
+    steps: int = 1500 # optimizer steps of each member
     runs: int = 16 # runs per step B
     run_windows: int = 24 # windows per run R
     lr: float = 2e-3 # peak AdamW learning rate (one-cycle schedule)
@@ -350,6 +370,7 @@ class ExpertConfig:
     dim: int = 128 # embedding size E
     max_shift: int = 15 # K
     warp: float = 0.12 # largest mel-axis warp
+    members: int = 5 # G experts trained alike with seeds `seed .. seed + G - 1`, averaged
     seed: int = 0 # seeds numpy and torch
 
 def warp_mel(mel:np.ndarray, # float [80, M]
@@ -449,19 +470,29 @@ def _trainable(clips:Sequence[TalkingClip], windows:int) -> list[TalkingClip]:
     if not ok: raise InputError(f"no clip is longer than {windows + WINDOW} frames: give talking-face clips of at least 2 s")
     return ok
 
+def member_checkpoint(checkpoint:str|Path, # the expert's checkpoint path
+                      member:int, # which member
+                     ) -> Path:
+    "Where one member's training state is kept: `expert.pt` -> `expert.0.pt`, ..."
+    return Path(checkpoint).with_suffix(f".{member}{Path(checkpoint).suffix}")
+
 def train_expert(clips:Sequence[TalkingClip], # training clips (`load_clips`)
                  config:ExpertConfig=ExpertConfig(), # training knobs
-                 checkpoint:str|Path|None=None, # save and resume the training state here
+                 checkpoint:str|Path|None=None, # save and resume the training state here (one file per member)
                  device=None, # torch device; default CUDA when present
                 ) -> SyncExpert:
-    "Train the lip-sync expert with InfoNCE over offsets and foreign speech; return it in eval mode on the CPU."
+    "Train the expert's members with InfoNCE over offsets and foreign speech, one seed each; return them joined, in eval mode on the CPU."
     cfg, device = config, get_device(device)
     clips = _trainable(clips, cfg.run_windows)
-    seed_everything(cfg.seed)
-    expert = SyncExpert(clips[0].mouth.shape[1], cfg.hidden, cfg.dim).to(device)
     loss_of = lambda net, rng: expert_loss(net, [_augment(r, cfg, rng) for r in draw_runs(clips, cfg, rng)], cfg, device)
-    optimize(expert, loss_of, cfg.steps, cfg.lr, cfg.seed, checkpoint, _identity(clips, cfg), desc="lip-sync expert")
-    return expert.cpu().eval()
+    def member(k):
+        seed = cfg.seed + k
+        seed_everything(seed)
+        expert = SyncExpert(clips[0].mouth.shape[1], cfg.hidden, cfg.dim).to(device)
+        optimize(expert, loss_of, cfg.steps, cfg.lr, seed, checkpoint and member_checkpoint(checkpoint, k), _identity(clips, replace(cfg, seed=seed)),
+                 desc=f"lip-sync expert {k + 1}/{cfg.members}")
+        return expert.cpu()
+    return SyncExpert.joined([member(k) for k in range(cfg.members)]).eval()
 
 # %% ../nbs/05a_ave.ipynb #a86463ed
 class OffsetScores(NamedTuple):
@@ -643,7 +674,7 @@ def save_models(encoder:AudioEncoder, # Conv(A)
     "Write the encoder (official layout) to `path` and the expert to `expert_path(path)`, atomically."
     with atomic_path(path) as tmp: torch.save(encoder.state_dict(), tmp)
     with atomic_path(expert_path(path)) as tmp:
-        torch.save(dict(config=asdict(config), n_features=expert.n_features, state=expert.state_dict()), tmp)
+        torch.save(dict(config=asdict(config), n_features=expert.n_features, members=len(expert.members), state=expert.state_dict()), tmp)
     return Path(path)
 
 def load_expert(path:str|Path, # an `ave_expert.pt`
@@ -652,9 +683,10 @@ def load_expert(path:str|Path, # an `ave_expert.pt`
     path = Path(path)
     if not path.is_file(): raise InputError(f"lip-sync expert {path} does not exist: train one with `synctalk ave-train`")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = ExpertConfig(**saved["config"])
-    expert = SyncExpert(saved["n_features"], cfg.hidden, cfg.dim)
-    expert.load_state_dict(saved["state"])
+    cfg = saved["config"]
+    expert = SyncExpert(saved["n_features"], cfg["hidden"], cfg["dim"], saved.get("members", 1))
+    # an expert saved before experts had members is one member
+    expert.load_state_dict(saved["state"] if "members" in saved else {f"members.0.{k}": v for k, v in saved["state"].items()})
     return expert.eval()
 
 # %% ../nbs/05a_ave.ipynb #5329c9ec
@@ -666,11 +698,12 @@ def train_models(clips:Sequence[TalkingClip], # training clips
                 ) -> Path:
     "Train the expert, then the AVE with it; save both (resumable: checkpoints beside `out` until done)."
     out = Path(out)
-    expert = train_expert(clips, expert_config, out.with_name(f"{out.stem}.expert-checkpoint.pt"), device)
-    encoder = train_ave(clips, expert, ave_config, out.with_name(f"{out.stem}.ave-checkpoint.pt"), device)
+    expert_state, ave_state = (out.with_name(f"{out.stem}.{model}-checkpoint.pt") for model in ("expert", "ave"))
+    expert = train_expert(clips, expert_config, expert_state, device)
+    encoder = train_ave(clips, expert, ave_config, ave_state, device)
     if distributed_rank()[0] != 0: return out # rank 0 writes the results
     save_models(encoder, expert, expert_config, out)
-    for model in ("expert", "ave"): out.with_name(f"{out.stem}.{model}-checkpoint.pt").unlink(missing_ok=True)
+    for p in [ave_state] + [member_checkpoint(expert_state, k) for k in range(expert_config.members)]: p.unlink(missing_ok=True)
     return out
 
 def train_default_models(expert_config:ExpertConfig=ExpertConfig(), # expert training knobs

@@ -161,7 +161,7 @@ def _pipeline_commands(sub):
     s = sub.add_parser("ave-train", help="train the audio-visual encoder (and its lip-sync expert) on talking-face clips")
     s.add_argument("clips", nargs="*", type=Path, help="videos or folders of them (default: the training side of the corpus split)")
     s.add_argument("-o", "--out", type=Path, required=True, help="where to write ave.pt (the expert goes beside it)")
-    s.add_argument("--steps", type=int, help="expert training steps (default: ExpertConfig's)")
+    s.add_argument("--steps", type=int, help="expert training steps of each member (default: ExpertConfig's)")
     s.add_argument("--ave-steps", type=int, help="AVE training steps (default: AVEConfig's)")
     s.add_argument("--seed", type=int, default=0); s.add_argument("--device", help="cpu, cuda, ... (default: CUDA when present)")
     s.set_defaults(func=cmd_ave_train)

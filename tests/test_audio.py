@@ -72,7 +72,7 @@ def test_process_audio_with_given_weights(official_weights, tmp_path):
 
 def test_ave_train_short_run(assets, tmp_path):
     "A short `ave-train` on one clip: both files load, the checkpoints are gone, and the expert finds that clip in sync."
-    out = train_on_videos([assets/"retalk_face5.mp4"], tmp_path/"ave.pt", ExpertConfig(steps=80, runs=4, run_windows=16),
+    out = train_on_videos([assets/"retalk_face5.mp4"], tmp_path/"ave.pt", ExpertConfig(steps=80, runs=4, run_windows=16, members=2),
                     AVEConfig(steps=3, runs=1, run_windows=8))
     assert load_audio_encoder(out).state_dict().keys() == AudioEncoder().state_dict().keys()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ave.pt", "ave_expert.pt"]

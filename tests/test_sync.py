@@ -59,7 +59,7 @@ RANK_SCRIPT = textwrap.dedent("""
     from synctalk.ave import ExpertConfig, join_torchrun, prepare_clip, train_expert
     join_torchrun("cpu")
     clip = prepare_clip(asset_path("retalk_face5.mp4"))
-    expert = train_expert([clip], ExpertConfig(steps=3, runs=2, run_windows=16), device="cpu")
+    expert = train_expert([clip], ExpertConfig(steps=3, runs=2, run_windows=16, members=2), device="cpu")
     torch.save(expert.state_dict(), f"{sys.argv[1]}/rank{dist.get_rank()}.pt")
     dist.destroy_process_group()
 """)
