@@ -18,16 +18,14 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from synctalk.ave import ExpertConfig, SyncExpert, default_split, load_clips, score_offsets, train_expert, with_speech
-
-GENERATED_PREFIXES = ("vasa1", "emo_") # the corpus's generated clips, by file name
+from synctalk.ave import (SAMPLE_SPEAKER, ExpertConfig, SyncExpert, default_split, load_clips, score_offsets, speaker_split,
+                          train_expert, with_speech)
 
 
 def tuning_split(train):
-    "The trial experts' training clips and the held-out tuning clips (real clips of every fourth real training speaker)."
-    real = sorted({c.speaker for c in train if not c.name.startswith(GENERATED_PREFIXES) and c.speaker != "may"})
-    held = set(real[::4])
-    return [c for c in train if c.speaker not in held], [c for c in train if c.speaker in held and not c.name.startswith(GENERATED_PREFIXES)]
+    "Corpus entries of the trial experts' training clips and of the tuning clips (real clips of every fourth real training speaker)."
+    real = sorted({c.speaker for c in train if c.real and c.speaker != SAMPLE_SPEAKER})
+    return speaker_split(train, frozenset(real[::4]))
 
 
 def scored(expert, clips):
@@ -48,7 +46,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    fit, held = tuning_split(load_clips(default_split().train))
+    fit, held = map(load_clips, tuning_split(default_split().train))
     print(f"tuning speakers: {sorted({c.speaker for c in held})}; trial training clips: {len(fit)}", flush=True)
     cfg, members, single, seconds = replace(ExpertConfig(), steps=args.steps, members=1), [], [], []
     for seed in range(args.members):
