@@ -171,7 +171,7 @@ def video_mouth_opening(path:str|Path, # a video of one speaking face
                        ) -> np.ndarray:
     "The mouth opening of the face in `path` at `fps`, NaN where no face was found: float32 `[N]`."
     frames = np.stack([_shrunk(f, max_side) for f in iter_video(path, fps)])
-    track = detect_faces(frames, fps, max_missing=0.5)
+    track = detect_faces(frames, fps, max_missing=0.5, refuse_jumps=False)
     opening = mouth_opening(track.landmarks)
     opening[~track.detected] = np.nan
     return opening
