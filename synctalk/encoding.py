@@ -8,6 +8,7 @@ import importlib.util, logging, math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import ipywidgets as widgets
 import numpy as np
 import torch
 import torch.nn as nn
@@ -275,7 +276,7 @@ def hash_grid_viewer(grids:dict[str, HashGrid], # named hash grids, e.g. the pla
                      size:int=192, # image side in pixels
                     ) -> widgets.VBox:
     "A widget: pick a grid and a level, see that level's feature map."
-    import cv2, ipywidgets as widgets
+    import cv2
     name = widgets.Dropdown(options=list(grids), description="grid")
     first = grids[name.value]
     level = widgets.IntSlider(0, 0, first.layout.num_levels - 1, description="level")
