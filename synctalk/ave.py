@@ -27,16 +27,16 @@ from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces, lip_gap
 
 # %% auto #0
 __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUFFIXES', 'RIGID_POINTS', 'JAW_POINTS',
-           'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'CorpusClip',
-           'corpus_dir', 'folder_clips', 'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces',
-           'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'talking_clip',
-           'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder', 'ExpertMember', 'SyncExpert',
-           'sync_probability', 'Run', 'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss',
-           'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert', 'OffsetScores', 'score_offsets',
-           'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target', 'ridge_r2', 'mfcc_windows',
-           'frame_features', 'expert_path', 'save_models', 'load_expert', 'train_models', 'train_default_models',
-           'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio', 'SyncResult', 'sync_result',
-           'default_expert', 'video_sync', 'OffsetExplorer']
+           'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'MOUTH_CODES',
+           'READ_MIN_R', 'READ_ALPHAS', 'CorpusClip', 'corpus_dir', 'folder_clips', 'asset_clips', 'Split',
+           'speaker_split', 'default_split', 'align_faces', 'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip',
+           'frames_part', 'with_speech', 'talking_clip', 'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder',
+           'ExpertMember', 'SyncExpert', 'sync_probability', 'Run', 'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs',
+           'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert', 'OffsetScores',
+           'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target', 'RidgeFit',
+           'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
+           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
+           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -612,6 +612,40 @@ def lip_target(clip:TalkingClip, name:str) -> np.ndarray:
     "A mouth blendshape or the inner-lip gap over the clip: float32 `[N]`."
     return clip.lip_gap if name == "lip_gap" else clip.blendshape(name)
 
+class RidgeFit(NamedTuple):
+    "Ridge regressions of Y targets on D standardized features, each with its own strength."
+    mean: np.ndarray # [D] the training features' means
+    scale: np.ndarray # [D] their standard deviations (+1e-6)
+    weights: np.ndarray # float64 [D, Y] on standardized features
+    bias: np.ndarray # float64 [Y] the training targets' means
+    alphas: np.ndarray # float64 [Y] the strength chosen for each target
+    held_out: np.ndarray # float64 [N, Y] each training frame predicted by the fold that did not see it
+
+    def predict(self, x:np.ndarray, # float [M, D] features
+               ) -> np.ndarray: # float64 [M, Y]
+        return (x - self.mean)/self.scale @ self.weights + self.bias
+
+def ridge_fit(x:np.ndarray, # float [N, D] training features
+              y:np.ndarray, # float [N] or [N, Y] training targets
+              alphas:Sequence[float]=tuple(10.0**np.arange(-2, 6)), # regularization strengths tried
+              folds:int=5, # contiguous cross-validation folds on the training frames
+             ) -> RidgeFit:
+    "Ridge regressions on standardized features, each target's strength picked by cross-validation on contiguous folds (neighbouring frames do not leak across folds)."
+    y = np.asarray(y, np.float64).reshape(len(x), -1)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu)/sd
+    def fits(x, y): # weights [A, D, Y] and intercepts [Y] for every alpha from one SVD
+        u, s, vt = np.linalg.svd(x, full_matrices=False)
+        uy = u.T @ (y - y.mean(0))
+        return np.stack([vt.T @ ((s/(s**2 + a))[:, None]*uy) for a in alphas]), y.mean(0)
+    held = np.zeros((len(alphas), *y.shape)) # [A, N, Y]
+    for f in np.array_split(np.arange(len(z)), folds):
+        w, b = fits(z[np.setdiff1d(np.arange(len(z)), f)], y[np.setdiff1d(np.arange(len(z)), f)])
+        held[:, f] = z[f] @ w + b
+    best, cols = ((held - y)**2).sum(1).argmin(0), np.arange(y.shape[1]) # [Y]
+    w, b = fits(z, y)
+    return RidgeFit(mu, sd, w[best, :, cols].T, b, np.asarray(alphas, np.float64)[best], held[best, :, cols].T)
+
 def ridge_r2(x_train:np.ndarray, # float [N, D] training features
              y_train:np.ndarray, # float [N] or [N, Y] training targets
              x_test:np.ndarray, # float [M, D] test features
@@ -619,24 +653,10 @@ def ridge_r2(x_train:np.ndarray, # float [N, D] training features
              alphas:Sequence[float]=tuple(10.0**np.arange(-2, 6)), # regularization strengths tried
              folds:int=5, # contiguous cross-validation folds on the training frames
             ):
-    "Test R^2 (per target) of ridge regressions whose strength is picked per target by cross-validation on the training frames."
-    one = np.ndim(y_train) == 1
-    ytr, yte = np.asarray(y_train, np.float64).reshape(len(x_train), -1), np.asarray(y_test, np.float64).reshape(len(x_test), -1)
-    mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
-    xtr, xte = (x_train - mu)/sd, (x_test - mu)/sd
-    def fits(x, y): # weights [A, D, Y] and intercepts [Y] for every alpha from one SVD
-        u, s, vt = np.linalg.svd(x, full_matrices=False)
-        uy = u.T @ (y - y.mean(0))
-        return np.stack([vt.T @ ((s/(s**2 + a))[:, None]*uy) for a in alphas]), y.mean(0)
-    err = np.zeros((len(alphas), ytr.shape[1]))
-    for f in np.array_split(np.arange(len(xtr)), folds):
-        keep = np.setdiff1d(np.arange(len(xtr)), f)
-        w, b = fits(xtr[keep], ytr[keep])
-        err += ((xtr[f] @ w + b - ytr[f])**2).sum(1)
-    w, b = fits(xtr, ytr)
-    best = w[err.argmin(0), :, np.arange(ytr.shape[1])].T # [D, Y]
-    r2 = 1 - ((xte @ best + b - yte)**2).sum(0)/((yte - yte.mean(0))**2).sum(0)
-    return float(r2[0]) if one else r2
+    "Test R^2 (per target) of `ridge_fit` on the training frames."
+    yte = np.asarray(y_test, np.float64).reshape(len(x_test), -1)
+    r2 = 1 - ((ridge_fit(x_train, y_train, alphas, folds).predict(x_test) - yte)**2).sum(0)/((yte - yte.mean(0))**2).sum(0)
+    return float(r2[0]) if np.ndim(y_train) == 1 else r2
 
 # %% ../nbs/05a_ave.ipynb #ba19a838
 def mfcc_windows(audio:np.ndarray, # float [N * 640] audio fitted to N frames
@@ -816,6 +836,51 @@ def video_sync(video:str|Path, # a talking-face video
     "The audio-video offset of a talking-face video, its confidence and curve."
     clip = prepare_clip(video, audio=audio)
     return sync_result(score_offsets(expert or default_expert(), clip, max_shift=max_shift))
+
+# %% ../nbs/05a_ave.ipynb #f1679571
+MOUTH_CODES = 6 # K principal components of the mouth shape drive the renderer
+READ_MIN_R = 0.3 # a code read from speech with a lower out-of-fold correlation keeps the ridge's shrunken spread
+READ_ALPHAS = tuple(10.0**np.arange(0, 8)) # ridge strengths tried by the reader (thousands of features, hundreds of frames)
+
+def mouth_codes(shape:np.ndarray, # float [N, D] `mouth_shape` of every frame of a clip
+                n_train:int, # frames 0 .. n_train - 1 define the components
+                k:int=MOUTH_CODES, # K
+               ) -> np.ndarray:
+    "Every frame's mouth shape on the training frames' first `k` principal components, each of unit variance there (zeros past the components they have): float32 `[N, K]`."
+    x = np.asarray(shape, np.float64)
+    mu = x[:n_train].mean(0)
+    _, s, vt = np.linalg.svd(x[:n_train] - mu, full_matrices=False)
+    have, codes = min(k, len(s)), np.zeros((len(x), k), np.float32)
+    sd = s[:have]/np.sqrt(n_train)
+    codes[:, :have] = (x - mu) @ vt[:have].T/np.where(sd > 1e-9, sd, 1.)
+    return codes
+
+# %% ../nbs/05a_ave.ipynb #629a5635
+class MouthReader(nn.Module):
+    "Mouth codes `[B, K]` read from windows of per-frame audio features `[B, W, A]`; `fit` makes it a calibrated ridge regression per code."
+    def __init__(self, n_in:int, # W x A numbers per window
+                 n_codes:int=MOUTH_CODES, # K
+                ):
+        super().__init__()
+        for name, shape in (("mean", n_in), ("scale", n_in), ("weight", (n_in, n_codes)), ("bias", n_codes), ("read_r", n_codes)):
+            self.register_buffer(name, torch.zeros(shape)) # saved with the model; never trained by gradients
+        self.scale.fill_(1.)
+
+    def forward(self, windows:torch.Tensor) -> torch.Tensor:
+        return (windows.flatten(1) - self.mean)/self.scale @ self.weight + self.bias
+
+    @torch.no_grad()
+    def fit(self, windows:np.ndarray, # float [N, W, A] the training frames' audio windows
+            codes:np.ndarray, # float [N, K] their mouth codes (`mouth_codes`)
+           ) -> MouthReader:
+        "Fit the regressions, and scale each well-read code so that its out-of-fold predictions spread as the codes do; returns self."
+        fit = ridge_fit(np.asarray(windows, np.float32).reshape(len(windows), -1), codes, READ_ALPHAS)
+        c, held = np.asarray(codes, np.float64), fit.held_out
+        r = np.array([np.corrcoef(held[:, k], c[:, k])[0, 1] if held[:, k].std() > 0 and c[:, k].std() > 0 else 0. for k in range(c.shape[1])])
+        gain = np.where(r >= READ_MIN_R, c.std(0)/np.maximum(held.std(0), 1e-9), 1.) # [K]
+        for name, value in (("mean", fit.mean), ("scale", fit.scale), ("weight", fit.weights*gain), ("bias", fit.bias), ("read_r", r)):
+            getattr(self, name).copy_(torch.as_tensor(np.asarray(value, np.float32)))
+        return self
 
 # %% ../nbs/05a_ave.ipynb #e00a6343
 class OffsetExplorer(widgets.VBox):

@@ -85,7 +85,7 @@ class SubjectData:
     expression_names:tuple # E names
     n_train:int # frames 0 .. n_train - 1 are trained on, the rest are held out
     audio_kind:str = "ave" # what made the audio features
-    audio_window:int = 8 # W
+    audio_window:int = 5 # W
     audio_lead:int = 0 # frames the footage's mouth leads its own sound (`footage_lead`); new speech is delayed by it
     expression_span:np.ndarray|None = None # float32 [E, 2] the MediaPipe values that `expressions` 0 and 1 stand for; None: MediaPipe's own
 
@@ -109,7 +109,7 @@ class SubjectData:
     def audio_windows(self, idx:np.ndarray, # [B] frame indices
                       features:np.ndarray|None=None, # [M, A] other audio features (default: this clip's)
                      ) -> np.ndarray: # float32 [B, W, A]
-        "The audio features of the W frames around each frame (`i - W/2 ... i + W/2 - 1`, zeros outside the clip)."
+        "The audio features of the W frames around each frame (`i - W//2 .. i - W//2 + W - 1`, zeros outside the clip)."
         feats = torch.from_numpy(np.asarray(self.audio if features is None else features, np.float32))
         return neighbour_windows(feats, torch.as_tensor(np.asarray(idx)), self.audio_window).numpy()
 

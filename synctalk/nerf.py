@@ -17,11 +17,12 @@ import torch.nn.functional as F
 
 from .encoding import TriPlaneEncoding, spherical_harmonics
 from .io import png_bytes
+from .ave import MOUTH_CODES, MouthReader
 
 # %% auto #0
 __all__ = ['Rays', 'pixel_rays', 'project_points', 'ray_box', 'grid_centers', 'grid_index', 'lift_masks', 'lift_regions',
-           'OccupancyGrid', 'AudioNet', 'AudioAttNet', 'neighbour_windows', 'mlp', 'NeRFConfig', 'Density',
-           'PortraitNeRF', 'param_groups', 'WeightEMA', 'render_weights', 'Conditioning', 'RenderOutput', 'render_rays',
+           'OccupancyGrid', 'AudioNet', 'neighbour_windows', 'mlp', 'NeRFConfig', 'Density', 'PortraitNeRF',
+           'param_groups', 'WeightEMA', 'render_weights', 'Conditioning', 'RenderOutput', 'render_rays',
            'photometric_loss', 'ambient_loss', 'opacity_entropy', 'coverage', 'FrameRender', 'render_frame',
            'NeRFViewer']
 
@@ -177,8 +178,8 @@ class OccupancyGrid(nn.Module):
 
 # %% ../nbs/07_nerf.ipynb #bbc76fd1
 class AudioNet(nn.Module):
-    "Per-frame audio features `[B, *feature_shape]` -> codes `[B, dim_aud]` (an MLP, LeakyReLU 0.02)."
-    def __init__(self, dim_in:int=512, # flattened size of one frame's feature
+    "Per-frame features `[B, *feature_shape]` (here mouth codes) -> audio codes `[B, dim_aud]` (an MLP, LeakyReLU 0.02)."
+    def __init__(self, dim_in:int=MOUTH_CODES, # flattened size of one frame's feature
                  dim_aud:int=32, # size of the code
                  hidden:tuple[int, ...]=(256, 128), # hidden layer sizes
                 ):
@@ -191,31 +192,12 @@ class AudioNet(nn.Module):
     def forward(self, x):
         return self.encoder_fc1(x.flatten(1))
 
-class AudioAttNet(nn.Module):
-    "Attention smoothing over neighbouring frames: codes `[B, seq_len, dim_aud]` -> `[B, dim_aud]`."
-    def __init__(self, dim_aud:int=32, # size of each frame's code
-                 seq_len:int=8, # frames attended over
-                ):
-        super().__init__()
-        chans, layers = (dim_aud, 16, 8, 4, 2, 1), []
-        for a, b in zip(chans, chans[1:]): layers += [nn.Conv1d(a, b, 3, padding=1), nn.LeakyReLU(0.02, inplace=True)]
-        self.attentionConvNet = nn.Sequential(*layers)
-        self.attentionNet = nn.Sequential(nn.Linear(seq_len, seq_len), nn.Softmax(dim=1))
-        self.seq_len = seq_len
-
-    def weights(self, x):
-        "The attention weight of each of the `seq_len` frames: `[B, seq_len]`, rows sum to 1."
-        return self.attentionNet(self.attentionConvNet(x.transpose(1, 2)).squeeze(1)) # [B, seq_len]
-
-    def forward(self, x):
-        return (self.weights(x)[..., None]*x).sum(1)
-
 # %% ../nbs/07_nerf.ipynb #7fbe3a85
 def neighbour_windows(features:torch.Tensor, # [N, ...] per-frame features or codes
                       index:torch.Tensor, # int [B] frame indices
-                      seq_len:int=8, # frames per window
+                      seq_len:int=5, # frames per window W
                      ) -> torch.Tensor:
-    "Features of frames `i - seq_len/2 .. i + seq_len/2 - 1` for each index, zero outside the clip: `[B, seq_len, ...]`."
+    "Features of frames `i - W//2 .. i - W//2 + W - 1` for each index, zero outside the clip: `[B, W, ...]`."
     idx = torch.as_tensor(index, device=features.device)[:, None] + torch.arange(seq_len, device=features.device) - seq_len//2
     inside = (idx >= 0) & (idx < len(features))
     out = features[idx.clamp(0, len(features) - 1)]
@@ -240,7 +222,8 @@ class NeRFConfig:
     expression_dim:int = 7 # E, expression coefficients
     bound:float = 1.0 # the head lies in [-bound, bound]^3
     audio_dim:int = 32 # D, audio code size
-    audio_window:int = 8 # W, frames of audio attended to
+    audio_window:int = 5 # W, frames of audio features the mouth codes are read from
+    mouth_dim:int = MOUTH_CODES # K, mouth codes between the speech and the audio code
     individual_dim:int = 4 # I, per-frame code size
     num_levels:int = 12 # hash levels per plane
     log2_hashmap_size:int = 14 # hash table size per level, log2
@@ -284,8 +267,8 @@ class PortraitNeRF(nn.Module):
         c = self.config = config
         self.encoder = TriPlaneEncoding(c.bound, c.num_levels, 1, c.log2_hashmap_size, c.base_resolution, c.finest_resolution, c.implementation)
         C = self.encoder.out_dim
-        self.audio_net = AudioNet(c.audio_in_dim, c.audio_dim)
-        self.audio_window_att = AudioAttNet(c.audio_dim, c.audio_window)
+        self.mouth_reader = MouthReader(c.audio_window * c.audio_in_dim, c.mouth_dim) # speech -> mouth codes (fitted before training)
+        self.audio_net = AudioNet(c.mouth_dim, c.audio_dim) # mouth codes -> audio code
         self.audio_att = mlp(C, c.audio_dim, 64, 2) # V for the audio branch, from f_x
         self.expression_att = mlp(C, c.expression_dim, 64, 2) # V for the expression branch
         self.sigma_net = mlp(C + c.audio_dim + c.expression_dim, 1 + c.geo_feat_dim, c.hidden_dim, c.num_layers)
@@ -298,11 +281,14 @@ class PortraitNeRF(nn.Module):
     def set_regions(self, lips:torch.Tensor, expression:torch.Tensor): # [G, G, G] each, in [0, 1]: the lip and upper-face regions
         "Install the 3D lip and upper-face masks of the masked attention."
         self.lip_region.copy_(lips.reshape(-1)); self.expression_region.copy_(expression.reshape(-1))
+    def encode_mouth(self, codes:torch.Tensor, # [B, K] mouth codes
+                    ) -> torch.Tensor: # [B, D]
+        "Audio codes of frames whose mouth codes are known (training frames: teacher forcing)."
+        return self.audio_net(codes)
     def encode_audio(self, features:torch.Tensor, # [B, W, A] audio features of a window of frames
                     ) -> torch.Tensor: # [B, D]
-        "Audio codes of the frames at the centres of the windows."
-        B, W, A = features.shape
-        return self.audio_window_att(self.audio_net(features.reshape(B * W, A)).view(B, W, -1))
+        "Audio codes of the frames at the centres of the windows: their mouth codes read from the speech."
+        return self.encode_mouth(self.mouth_reader(features))
     def individual(self, index:torch.Tensor|None, # [B] training-frame indices, or None for frames never seen
                   ) -> torch.Tensor: # [B, I] or [1, I]
         "Per-frame individual codes; unseen frames get the mean code."

@@ -15,6 +15,8 @@ import torch
 
 from .core import SynctalkError, atomic_path, denormals_flushed, get_device, progress, seed_everything, warn_once
 from .io import iter_video
+from .face import load_face
+from .ave import mouth_codes, mouth_shape
 from .masks import mask_box, region_mask
 from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step, require_step
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
@@ -81,6 +83,7 @@ class TrainingData(SubjectData):
     "Everything training reads, at the training resolution S: the subject, its frames and region labels."
     frames:np.ndarray # uint8 [N, S, S, 3]
     labels:np.ndarray # uint8 [N, S, S] region labels
+    mouth:np.ndarray # float32 [N, K] each frame's mouth codes (`synctalk.ave.mouth_codes`): what drives the lips in training
     inputs:tuple = () # the files the data came from (their hashes guard resumed training)
     head_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] x0, y0, x1, y1 around the head, grown by 3% of S
     face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the face
@@ -90,8 +93,8 @@ class TrainingData(SubjectData):
     def __post_init__(self):
         super().__post_init__()
         N, S = self.n_frames, self.size
-        if len(self.frames) != N or len(self.labels) != N:
-            raise TrainingDataError(f"{len(self.frames)} frames and {len(self.labels)} labels for {N} poses: re-run the pipeline steps on this workspace")
+        if len(self.frames) != N or len(self.labels) != N or len(self.mouth) != N:
+            raise TrainingDataError(f"{len(self.frames)} frames, {len(self.labels)} labels and {len(self.mouth)} mouth codes for {N} poses: re-run the pipeline steps on this workspace")
         if self.frames.shape[1:] != (S, S, 3) or self.labels.shape[1:] != (S, S):
             raise TrainingDataError(f"frames {self.frames.shape}, labels {self.labels.shape} and plate {self.plate.shape} disagree on the size")
         if self.n_train < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
@@ -138,9 +141,11 @@ def load_training_data(ws:Workspace, # a processed workspace
     subject = load_subject(ws, S, n_train) # refuses a workspace that lacks a step
     subject = replace(subject, audio_lead=footage_lead(ws, n_train)[0])
     prepare_training_data(ws, S)
+    track = load_face(ws)
+    mouth = mouth_codes(mouth_shape(track.landmarks, track.blendshapes, track.blendshape_names), n_train)
     names = (ARTIFACTS.train_frames, ARTIFACTS.train_labels, ARTIFACTS.background, ARTIFACTS.face, ARTIFACTS.poses, ARTIFACTS.audio_features)
     return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r"),
-                        labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), inputs=tuple(str(ws.path(p)) for p in names))
+                        labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), mouth=mouth, inputs=tuple(str(ws.path(p)) for p in names))
 
 # %% ../nbs/08_train.ipynb #4433afda
 class RayBatch(NamedTuple):
@@ -258,11 +263,12 @@ class StepStats(NamedTuple):
     samples_per_ray:float
 
 def new_model(data:TrainingData, config:TrainConfig, device:torch.device) -> PortraitNeRF:
-    "A fresh model of `data` on `device`: occupancy carved to the head hull, lip and upper-face regions installed."
+    "A fresh model of `data` on `device`: its mouth reader fitted, occupancy carved to the head hull, lip and upper-face regions installed."
     impl = "torch" if config.implementation == "auto" and device.type != "cuda" else config.implementation # tinycudann runs on CUDA only
     nc = NeRFConfig(num_frames=data.n_train, audio_in_dim=data.audio.shape[1], expression_dim=data.expressions.shape[1],
-                    audio_window=data.audio_window, implementation=impl, **config.nerf)
+                    audio_window=data.audio_window, mouth_dim=data.mouth.shape[1], implementation=impl, **config.nerf)
     model = PortraitNeRF(nc)
+    model.mouth_reader.fit(data.audio_windows(data.train_idx), data.mouth[:data.n_train])
     idx, masks = frame_regions(data)
     hull, lips, upper = lift_regions(masks, torch.from_numpy(np.asarray(data.c2w[idx])), data.focal, data.cx, data.cy, nc.grid_resolution,
                                      nc.bound, config.hull_fraction, max(int(round(config.dilation * data.size)), 1))
@@ -314,9 +320,9 @@ class Trainer:
     def done(self) -> bool: return self.progress >= 1.0
 
     def conditioning(self, frames:np.ndarray) -> Conditioning:
-        "Codes of training frames `[B]`."
+        "Codes of training frames `[B]`: the lips are driven by each frame's own mouth codes (teacher forcing)."
         dev, d = self.device, self.data
-        audio = self.model.encode_audio(torch.from_numpy(d.audio_windows(frames)).to(dev))
+        audio = self.model.encode_mouth(torch.from_numpy(np.asarray(d.mouth[frames], np.float32)).to(dev))
         expr = torch.from_numpy(np.asarray(d.expressions[frames], np.float32)).to(dev)
         return Conditioning(audio, expr, self.model.individual(torch.from_numpy(np.asarray(frames)).to(dev)))
 
@@ -441,6 +447,7 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
     def make(staging):
         save_model(result.nerf, staging/ARTIFACTS.model)
         return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, perceptual=result.perceptual,
-                    backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead, psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
+                    backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead,
+                    mouth_read_r=[round(float(r), 3) for r in result.nerf.model.mouth_reader.read_r], psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
     run_step(ws, "train", make, asdict(config), list(data.inputs), force=True)
     return replace(result, path=ws.path(ARTIFACTS.model))
