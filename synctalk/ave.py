@@ -35,8 +35,9 @@ __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUF
            'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert', 'OffsetScores',
            'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target', 'RidgeFit',
            'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos', 'process_audio',
-           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
+           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos',
+           'speech_embeddings', 'lip_features', 'process_audio', 'workspace_lip_features', 'SyncResult', 'sync_result',
+           'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -774,6 +775,25 @@ def train_on_videos(sources:Sequence[str|Path], # talking-face videos or folders
     if not clips: raise InputError("none of the clips has a trackable face with speech: give talking-face videos with sound")
     return train_models(clips, out, expert_config, ave_config, device)
 
+# %% ../nbs/05a_ave.ipynb #55ddca1f
+def speech_embeddings(expert:SyncExpert, # a trained lip-sync expert
+                      audio:np.ndarray, # float [S] speech at 16 kHz
+                      n_frames:int, # N frames to describe
+                     ) -> np.ndarray:
+    "The expert's speech embedding of each frame's 0.2 s (frames i .. i+4, the window of the AVE feature of frame i): float32 `[N, G*E]`."
+    mel = torch.from_numpy(speech_mel(fit_audio(np.asarray(audio, np.float32), n_frames)))[None]
+    centres = torch.from_numpy(np.minimum(mel_centre(np.arange(n_frames)), mel.shape[-1] - 1))[None]
+    with torch.no_grad(): return expert.eval().speech_embedding(mel, centres)[0].numpy()
+
+def lip_features(audio:np.ndarray, # float [S] speech at 16 kHz
+                 encoder:AudioEncoder, # Conv(A)
+                 expert:SyncExpert|None=None, # the lip-sync expert trained with it, if there is one
+                 n_frames:int|None=None, # N; default: the speech's length at 25 fps
+                ) -> np.ndarray:
+    "Per-frame lip features: `Conv(A)` of each frame's window, then the expert's speech embedding of it when there is an expert: float32 `[N, 512 (+ G*E)]`."
+    features = audio_features(audio, encoder, n_frames)
+    return features if expert is None else np.concatenate([features, speech_embeddings(expert, audio, len(features))], 1)
+
 # %% ../nbs/05a_ave.ipynb #cff0612b
 def _ave_step(ws:Workspace, force:bool, ave_weights) -> StepRun|None:
     "Step 'ave': the workspace's `ave.pt` (and expert) from the given weights or the default models."
@@ -794,16 +814,27 @@ def process_audio(ws:Workspace, # an ingested workspace
                   force:bool=False, # re-run even if up to date
                   ave_weights:str|Path|None=None, # AVE weights (official audio_visual_encoder.pth or an ave.pt); default: keep the workspace's, else the default models
                  ) -> StepRun:
-    "Steps 'ave' (`ave.pt`) and 'audio' (per-frame AVE features `[N, 512]` in `audio_features.npz`)."
+    "Steps 'ave' (`ave.pt`) and 'audio' (per-frame lip features `[N, 512 (+ G*E)]` in `audio_features.npz`)."
     rec = require_step(ws, "ingest")
     n = rec["meta"]["n_frames"]
     check_speech(load_audio(ws), f"the speech of {ws.root}")
     _ave_step(ws, force, ave_weights)
+    expert = expert_path(ws.path(ARTIFACTS.ave))
+    expert = expert if expert.is_file() else None
     def make(staging):
-        features = audio_features(load_audio(ws), load_audio_encoder(ws.path(ARTIFACTS.ave), device=get_device()), n_frames=n)
+        features = lip_features(load_audio(ws), load_audio_encoder(ws.path(ARTIFACTS.ave), device=get_device()),
+                                expert and load_expert(expert), n)
         save_arrays(staging/ARTIFACTS.audio_features, features=features)
-        return dict(n_frames=n, dim=features.shape[1], feature_offset=FEATURE_OFFSET)
-    return run_step(ws, "audio", make, dict(feature_offset=FEATURE_OFFSET), [ws.path(ARTIFACTS.audio), ws.path(ARTIFACTS.ave)], force)
+        return dict(n_frames=n, dim=features.shape[1], feature_offset=FEATURE_OFFSET, expert=expert is not None)
+    inputs = [ws.path(ARTIFACTS.audio), ws.path(ARTIFACTS.ave)] + ([expert] if expert else [])
+    return run_step(ws, "audio", make, dict(feature_offset=FEATURE_OFFSET), inputs, force)
+
+def workspace_lip_features(ws:Workspace, # a workspace where `process_audio` ran
+                           speech:np.ndarray, # float [S] any speech at 16 kHz
+                          ) -> np.ndarray:
+    "Lip features of `speech` made as the workspace's 'audio' step made its subject's (same encoder, with or without the expert): float32 `[N, A]`."
+    expert = require_step(ws, "audio").meta.get("expert", False)
+    return lip_features(speech, load_audio_encoder(ws.path(ARTIFACTS.ave)), load_expert(expert_path(ws.path(ARTIFACTS.ave))) if expert else None)
 
 # %% ../nbs/05a_ave.ipynb #b13b8198
 class SyncResult(NamedTuple):

@@ -18,7 +18,7 @@ from .workspace import Workspace, ARTIFACTS, load_frames
 from .face import load_face
 from .masks import load_masks, load_background
 from .model import SubjectData, TrainedNeRF, load_nerf, subject_data
-from .audio import audio_features, load_audio_encoder
+from .ave import workspace_lip_features
 
 # %% auto #0
 __all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'portrait_matte', 'paste_region', 'render_region',
@@ -206,7 +206,7 @@ def infer(ws:Workspace, # a trained workspace
     nerf = load_nerf(ws, device)
     subject = subject_data(ws, nerf)
     speech = read_audio(audio)
-    features = audio_features(speech, load_audio_encoder(ws.path(ARTIFACTS.ave)))
+    features = workspace_lip_features(ws, speech)
     src = pingpong(len(features), subject.n_frames)
     names = nerf.record.expression_names
     expr = driving_expressions(subject, names, src, None if expressions is None else read_expressions(expressions, names), eyes_from)

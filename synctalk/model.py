@@ -159,9 +159,10 @@ def expression_with(subject:SubjectData, # its training frames say how the coeff
 # %% ../nbs/07a_model.ipynb #4cfa60f3
 def workspace_audio_kind(ws:Workspace, # a workspace where `process_audio` ran
                         ) -> str:
-    "Which audio encoder made the workspace's features: 'ave:' and the start of the sha256 of its `ave.pt`."
-    rec = require_step(ws, "audio")
-    return "ave:" + rec.inputs.get(ARTIFACTS.ave, "unknown")[:12]
+    "Which models made the workspace's features: 'ave:' and the start of the sha256 of its `ave.pt`, then '+expert:' and its expert's when the features include the expert's."
+    from synctalk.ave import expert_path
+    rec, expert = require_step(ws, "audio"), expert_path(ARTIFACTS.ave).name
+    return "ave:" + rec.inputs.get(ARTIFACTS.ave, "unknown")[:12] + (f"+expert:{rec.inputs[expert][:12]}" if expert in rec.inputs else "")
 
 def load_subject(ws:Workspace, # a processed workspace (face, masks, track, audio)
                  resolution:int, # S

@@ -366,7 +366,8 @@ def say(ws:Workspace|str|Path, # a trained workspace
         device:str|None=None,
        ) -> SayResult:
     "Render the subject of `ws` saying `text` (speech synthesized offline) into an mp4 with that speech as its sound."
-    from synctalk.audio import MIN_AUDIO_SECONDS, audio_features, load_audio_encoder
+    from synctalk.audio import MIN_AUDIO_SECONDS
+    from synctalk.ave import workspace_lip_features
     from synctalk.composite import SourceClip, drive, driving_expressions, pingpong
     from synctalk.model import load_nerf, subject_data
     t0 = time.perf_counter()
@@ -377,7 +378,7 @@ def say(ws:Workspace|str|Path, # a trained workspace
     size = preview_side(nerf.record.resolution, scale)
     subject, clip = subject_data(ws, nerf), SourceClip.from_workspace(ws)
     t2 = time.perf_counter()
-    features = audio_features(speech.audio, load_audio_encoder(ws.path(ARTIFACTS.ave))) # [N, A], N = speech.n_frames
+    features = workspace_lip_features(ws, speech.audio) # [N, A], N = speech.n_frames
     t3 = time.perf_counter()
     src = pingpong(len(features), subject.n_frames)
     expr = driving_expressions(subject, nerf.record.expression_names, src, eyes_from=eyes_from)

@@ -1,0 +1,94 @@
+"""How the renderer's mouth reader chose its inputs, without the validation speakers (issue 12).
+
+The reader (`synctalk.ave.MouthReader`) predicts a subject's mouth codes from the lip features of frames
+i-2 .. i+2. Which features? Trial models (the expert and the AVE, default configurations) are trained on
+the training side of `synctalk.ave.default_split()` without four *training* speakers with long clips
+(`TUNING_SPEAKERS`), and on those speakers' clips the reader is fit on each clip's training part from:
+`Conv(A)` alone, the expert's speech embedding alone, or both side by side (`lip_features`). Figures:
+
+- within: the held-out tail's inner-lip gap read from the clip's own speech (through the gap's linear
+  fit on the training frames' true codes), Pearson r against the real gap, mean over the clips;
+- cross: one speaker's reader on every other tuning speaker's whole clip: r of the gap it reads against
+  that clip's real gap (does the reader follow the timing of another voice's mouth?), mean over pairs.
+
+    python benchmarks/reader_tuning.py [--models trial/ave.pt]
+
+The trial models are trained here (about 8 minutes on 2 cores) and kept under the user cache, or given
+with --models (trained on the same split). Prints one JSON object on its last line.
+"""
+from __future__ import annotations
+import argparse, json, os, platform, time
+
+import numpy as np
+import torch
+
+from synctalk.assets import cache_dir
+from synctalk.ave import (AVEConfig, ExpertConfig, MouthReader, default_split, expert_path, heldout_start, lip_features, load_clips,
+                          load_expert, mouth_codes, save_models, speaker_split, train_ave, train_expert)
+from synctalk.audio import load_audio_encoder
+from synctalk.nerf import neighbour_windows
+
+TUNING_SPEAKERS = frozenset({"ng", "li", "noem", "latentsync_man"}) # training speakers with 18-52 s of clips; no validation speaker
+FEATURES = {"conv_a": slice(0, 512), "expert": slice(512, None), "both": slice(0, None)}
+
+
+def trial_models(path):
+    "The trial encoder and expert (trained without the tuning speakers), trained and saved at `path` unless there."
+    if not os.path.isfile(path):
+        fit, _ = speaker_split(default_split().train, TUNING_SPEAKERS)
+        clips = load_clips(fit)
+        expert = train_expert(clips, ExpertConfig())
+        save_models(train_ave(clips, expert, AVEConfig()), expert, ExpertConfig(), path)
+    return load_audio_encoder(path), load_expert(expert_path(path))
+
+
+def windows(features):
+    "Lip features of frames i-2 .. i+2 of every frame: float32 [N, 5, A]."
+    return neighbour_windows(torch.from_numpy(features), torch.arange(len(features)), 5).numpy()
+
+
+def gap_reader(clip, features):
+    "The reader fit on the clip's training part, and the clip's gap as a linear function of its codes."
+    s = heldout_start(len(clip))
+    codes = mouth_codes(clip.shape, s)
+    reader = MouthReader(windows(features)[0].size).fit(windows(features)[:s], codes[:s])
+    return reader, np.linalg.lstsq(np.c_[codes[:s], np.ones(s)], clip.lip_gap[:s], rcond=None)[0]
+
+
+def read_gap(reader, gap, features):
+    "The lip gap the reader reads from features [N, A]: float [N]."
+    codes = reader(torch.from_numpy(windows(features))).numpy()
+    return np.c_[codes, np.ones(len(codes))] @ gap
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=str(cache_dir()/"ave"/"reader-tuning"/"ave.pt"), help="the trial ave.pt (expert beside it)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    encoder, expert = trial_models(args.models)
+    trained_s = round(time.perf_counter() - t0, 1)
+    clips = [c for c in load_clips(speaker_split(default_split().train, TUNING_SPEAKERS).validation) if len(c) >= 250] # 10 s or more
+    full = [lip_features(c.audio, encoder, expert, len(c)) for c in clips]
+    result = {}
+    for name, cols in FEATURES.items():
+        feats = [f[:, cols] for f in full]
+        readers = [gap_reader(c, f) for c, f in zip(clips, feats)]
+        within = [float(np.corrcoef(read_gap(*rd, f)[heldout_start(len(c)):], c.lip_gap[heldout_start(len(c)):])[0, 1])
+                  for c, f, rd in zip(clips, feats, readers)]
+        cross = [float(np.corrcoef(read_gap(*readers[a], feats[b]), clips[b].lip_gap)[0, 1])
+                 for a in range(len(clips)) for b in range(len(clips)) if clips[a].speaker != clips[b].speaker]
+        result[name] = dict(within_r=round(float(np.mean(within)), 3), within_per_clip=[round(r, 3) for r in within],
+                            cross_r=round(float(np.mean(cross)), 3), cross_pairs=len(cross))
+        print(name, result[name], flush=True)
+    print(json.dumps(dict(
+        machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, processor=platform.processor() or platform.machine(),
+                     load_average_before=[round(x, 2) for x in load_before], load_average_after=[round(x, 2) for x in os.getloadavg()]),
+        tuning_speakers=sorted(TUNING_SPEAKERS), clips=[c.name for c in clips], trial_models_training_s=trained_s, features=result)))
+
+
+if __name__ == "__main__":
+    main()
