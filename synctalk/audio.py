@@ -201,7 +201,7 @@ def audio_features(source, # audio file (wav/mp3/m4a/mp4...) or float [S] array 
 # %% ../nbs/05_audio.ipynb #ce621676
 def load_audio_features(ws:Workspace, # a workspace where `process_audio` ran
                        ) -> np.ndarray:
-    "The subject's per-frame AVE features: float32 `[N, 512]`."
+    "The subject's per-frame features (`synctalk.ave.lip_features`: AVE features, and the expert's speech embedding where the workspace has the expert): float32 `[N, A]`."
     require_step(ws, "audio")
     return load_arrays(ws.path(ARTIFACTS.audio_features))["features"]
 
@@ -267,7 +267,7 @@ class AudioScrubber(widgets.VBox):
 def audio_scrubber(ws:Workspace, # a workspace where `process_audio` ran
                    frame_scrubber=None, # a widget with a frame `.slider` to follow (e.g. `synctalk.masks.frame_scrubber(ws)`)
                   ) -> AudioScrubber:
-    "An `AudioScrubber` over the workspace's speech and AVE features."
+    "An `AudioScrubber` over the workspace's speech and its per-frame features (`synctalk.ave.lip_features`)."
     features = load_audio_features(ws)
     return AudioScrubber(fit_audio(load_audio(ws), len(features)), features,
                          None if frame_scrubber is None else frame_scrubber.slider)

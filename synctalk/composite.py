@@ -15,15 +15,14 @@ import numpy as np
 from .core import FPS, SynctalkError, InputError, progress
 from .io import read_audio, write_video
 from .workspace import Workspace, ARTIFACTS, load_frames
-from .face import load_face
-from .masks import load_masks, load_background
+from .masks import load_masks, load_background, load_plate_seen
 from .model import SubjectData, TrainedNeRF, load_nerf, subject_data
 from .ave import workspace_lip_features
 
 # %% auto #0
-__all__ = ['neck_colour', 'soft_matte', 'composite_head', 'composite_portrait', 'portrait_matte', 'paste_region', 'render_region',
-           'pingpong', 'SourceClip', 'DrivenFrame', 'drive', 'InferResult', 'read_expressions', 'driving_expressions',
-           'infer']
+__all__ = ['neck_colour', 'soft_matte', 'face_fill', 'composite_head', 'composite_portrait', 'portrait_matte', 'paste_region',
+           'render_region', 'pingpong', 'SourceClip', 'DrivenFrame', 'drive', 'InferResult', 'read_expressions',
+           'driving_expressions', 'infer']
 
 # %% ../nbs/09_composite.ipynb #6356087c
 def neck_colour(frames:np.ndarray, # uint8 [N, H, W, 3]
@@ -49,32 +48,34 @@ def soft_matte(alpha:np.ndarray, # float [H, W] rendered opacity in [0, 1]
     soft = cv2.GaussianBlur(a, (0, 0), blur)
     return np.minimum(soft, cv2.dilate((a > 0.01).astype(np.float32), np.ones((3, 3), np.uint8)))
 
-def composite_head(render:np.ndarray, # uint8 [H, W, 3] rendered head
+def face_fill(plate:np.ndarray, # uint8 [H, W, 3] background plate
+              seen:np.ndarray, # bool [H, W] where the plate saw the background (False: inpainted)
+              neck_rgb:np.ndarray, # [3] the clip's neck colour C_n
+             ) -> np.ndarray:
+    "What shows where the original face was and the render is not: the plate where it saw the background, `C_n` elsewhere: uint8 `[H, W, 3]`."
+    return np.where(seen[..., None], plate, np.round(np.asarray(neck_rgb, np.float32))).astype(np.uint8)
+
+def composite_head(render:np.ndarray, # uint8 [H, W, 3] rendered head over black (its colour times its opacity)
                    alpha:np.ndarray, # float [H, W] its opacity
                    plate:np.ndarray, # uint8 [H, W, 3] background plate
                   ) -> np.ndarray:
     "The head-only mode: the render over the background plate: `uint8 [H, W, 3]`."
-    a = alpha[..., None].astype(np.float32)
-    return (render*a + plate*(1 - a)).round().astype(np.uint8)
+    return np.clip(render + plate*(1 - alpha[..., None].astype(np.float32)), 0, 255).round().astype(np.uint8)
 
-def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r
+def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r over black (its colour times its opacity)
                        alpha:np.ndarray, # float [H, W] its opacity
                        original:np.ndarray, # uint8 [H, W, 3] the training frame F_o at the same pose
                        face:np.ndarray, # bool [H, W] the face mask of F_o
-                       plate:np.ndarray, # uint8 [H, W, 3] background plate
-                       neck_rgb:np.ndarray, # [3] the clip's neck colour C_n
-                       jaw_y:float, # image row of the jaw line in F_o (the lowest face landmark)
+                       fill:np.ndarray, # uint8 [H, W, 3] what shows where the face was and the render is not (`face_fill`)
                        blur:float=2.0, # edge blend sigma (pixels)
                        grow:int|None=None, # the render may cover the face mask grown by this many pixels; default H/32
                        matte:np.ndarray|None=None, # float [H, W] `portrait_matte(alpha, face, blur, grow)`, when the caller has it already
                       ) -> np.ndarray:
-    "Paste the rendered face into `original`: its face removed, neck gap filled with `C_n`, blurred edge: `uint8 [H, W, 3]`."
-    base = np.where(face[..., None], plate, original).astype(np.float32)
-    rows = np.arange(face.shape[0])[:, None]
-    gap = face & (alpha < 0.5) & (rows >= jaw_y - 2)
-    base[gap] = neck_rgb
+    "Paste the rendered face into `original`: its face replaced by `fill`, the render over that, blended in by a blurred edge: `uint8 [H, W, 3]`."
+    base = np.where(face[..., None], fill, original).astype(np.float32)
+    over = render + base*(1 - alpha[..., None].astype(np.float32)) # the head's soft edges fade into the base, not into the plate
     m = (portrait_matte(alpha, face, blur, grow) if matte is None else matte)[..., None]
-    return (render*m + base*(1 - m)).round().astype(np.uint8)
+    return np.clip(over*m + base*(1 - m), 0, 255).round().astype(np.uint8)
 
 def portrait_matte(alpha:np.ndarray, # float [H, W] the render's opacity
                    face:np.ndarray, # bool [H, W] the face mask of F_o
@@ -115,16 +116,14 @@ class SourceClip:
     frames: np.ndarray # uint8 [N, H, W, 3] the training clip
     face: np.ndarray # bool [N, H, W] its face masks
     plate: np.ndarray # uint8 [H, W, 3] background plate
-    neck_rgb: np.ndarray # [3] the neck colour C_n
-    jaw_y: np.ndarray # float [N] row of the lowest face landmark per frame
+    fill: np.ndarray # uint8 [H, W, 3] what shows where a face was and the render is not (`face_fill`)
 
     @classmethod
     def from_workspace(cls, ws:Workspace) -> SourceClip:
         "The clip of a processed workspace."
-        frames, masks, track = load_frames(ws), load_masks(ws), load_face(ws)
+        frames, masks, plate = load_frames(ws), load_masks(ws), load_background(ws)
         every = max(1, len(frames)//64) # C_n from at most ~64 frames
-        return cls(frames, masks.face(), load_background(ws), neck_colour(frames[::every], masks.neck()[::every]),
-                   track.landmarks[:, :, 1].max(1))
+        return cls(frames, masks.face(), plate, face_fill(plate, load_plate_seen(ws), neck_colour(frames[::every], masks.neck()[::every])))
 
 @dataclass(frozen=True)
 class DrivenFrame:
@@ -145,16 +144,16 @@ def drive(nerf:TrainedNeRF, # a trained model
     "Render and composite `M` frames driven by the audio `windows`."
     if len(src) != len(windows): raise SynctalkError(f"{len(windows)} audio frames but {len(src)} source frames")
     expr = subject.expressions[src] if expressions is None else expressions
-    H = clip.frames.shape[1]
+    H, black = clip.frames.shape[1], np.zeros_like(subject.plate)
     for k in range(len(windows)):
         j = int(src[k])
         cond = nerf.conditioning(windows[k], expr[k], frame=j if j < subject.n_train else None)
         where = None if "head" in modes else render_region(clip.face[j], size or subject.size)
-        render, alpha = nerf.render(subject.c2w[j], cond, subject.plate, size, where=where)
+        render, alpha = nerf.render(subject.c2w[j], cond, black, size, where=where) # colour x opacity
         render = cv2.resize(render, (H, H), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(cv2.resize(alpha, (H, H), interpolation=cv2.INTER_LINEAR), 0, 1)
         m = portrait_matte(alpha, clip.face[j]) if "portrait" in modes else None
-        yield DrivenFrame(None if m is None else composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.plate, clip.neck_rgb, clip.jaw_y[j], matte=m),
+        yield DrivenFrame(None if m is None else composite_portrait(render, alpha, clip.frames[j], clip.face[j], clip.fill, matte=m),
                           composite_head(render, alpha, clip.plate) if "head" in modes else None,
                           None if m is None else (m*255).round().astype(np.uint8))
 

@@ -69,7 +69,7 @@ def frames_view(ws:Workspace) -> widgets.Widget:
     return frame_scrubber(ws)
 
 def audio_view(ws:Workspace) -> widgets.Widget:
-    "Waveform, mel spectrogram and AVE features with a cursor and a player (`synctalk.audio.audio_scrubber`)."
+    "Waveform, mel spectrogram and lip features with a cursor and a player (`synctalk.audio.audio_scrubber`)."
     from synctalk.audio import audio_scrubber
     return audio_scrubber(ws)
 

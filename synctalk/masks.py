@@ -20,7 +20,7 @@ __all__ = ['REGIONS', 'PALETTE', 'FaceFrame', 'face_frame', 'grabcut_seeds', 'Co
            'person_masks', 'consecutive_iou', 'region_mask', 'SkinModel', 'fit_skin', 'mask_box', 'label_frame',
            'Masks', 'make_masks', 'BackgroundPlate', 'background_plate', 'MaskQuality', 'person_colours',
            'person_coloured_pixels', 'mask_quality', 'process_masks', 'load_masks', 'load_background',
-           'plate_check_image', 'frame_scrubber']
+           'load_plate_seen', 'plate_check_image', 'frame_scrubber']
 
 # %% ../nbs/03_masks.ipynb #af477619
 class FaceFrame(NamedTuple):
@@ -367,6 +367,12 @@ def load_background(ws:Workspace, # a workspace where `process_masks` ran
     "The workspace's background plate: `uint8 [H, W, 3]` RGB."
     require_step(ws, "masks")
     return cv2.cvtColor(cv2.imread(str(ws.path("background.png")), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+def load_plate_seen(ws:Workspace, # a workspace where `process_masks` ran
+                   ) -> np.ndarray:
+    "Where the workspace's background plate saw the background (False: inpainted): bool `[H, W]`."
+    require_step(ws, "masks")
+    return load_arrays(ws.path(ARTIFACTS.masks))["plate_seen"].astype(bool)
 
 # %% ../nbs/03_masks.ipynb #a50917e8
 def plate_check_image(frames:np.ndarray, # uint8 [N, H, W, 3]

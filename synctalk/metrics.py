@@ -434,7 +434,7 @@ def evaluate_heldout(ws:Workspace, # a trained workspace
     fit = image_scores(np.stack([f.portrait for f in drive_frames(seen, "training frames")]), np.asarray(clip.frames[seen]),
                        union_box(track.boxes[seen], clip.frames.shape[1]))
     real = np.asarray(clip.frames[test])
-    bases = np.where(clip.face[test][..., None], clip.plate, real)
+    bases = np.where(clip.face[test][..., None], clip.fill, real) # the portrait's base: the face removed and filled
     lm = track.landmarks[..., :2]
     box = union_box(track.boxes[test], real.shape[1])
     methods = {"portrait": np.stack([f.portrait for f in driven]), "head only": np.stack([f.head for f in driven]),

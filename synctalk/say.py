@@ -305,7 +305,7 @@ class SayTimes(NamedTuple):
     "Where the time of `say` went, in seconds."
     synthesis: float # text -> speech
     load: float # the model, its subject and the clip to composite into
-    features: float # the speech's AVE features
+    features: float # the speech's lip features
     render: float # rendering and compositing the frames
     mux: float # encoding the frames and the sound into the mp4
     total: float
