@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import FPS, SynctalkError, InputError, progress
 from .io import read_audio, write_video
-from .workspace import Workspace, ARTIFACTS, load_frames
+from .workspace import Workspace, load_frames
 from .masks import load_masks, load_background, load_plate_seen
 from .model import SubjectData, TrainedNeRF, load_nerf, subject_data
 from .ave import workspace_lip_features

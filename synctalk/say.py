@@ -14,7 +14,7 @@ import numpy as np
 from .core import FPS, InputError, SynctalkError, progress
 from .io import write_video
 from .phonetic import SR, Phone, PhoneticSync, expected_opening, shift_correlation, speech_phones, video_mouth_opening
-from .workspace import Workspace, ARTIFACTS
+from .workspace import Workspace
 
 # %% auto #0
 __all__ = ['ESPEAK_RATE', 'RATES', 'PITCHES', 'DEFAULT_VOICE', 'DEFAULT_RATE', 'DEFAULT_PITCH', 'IPA_TO_CMU', 'PREVIEW_SCALE',
