@@ -13,7 +13,8 @@
    Targets and features are centred per clip (`lip_relevance_r2`): a speaker's resting mouth (how open,
    how pursed at rest) is who they are, not what they say, and no audio feature can know it; scored raw
    (`lip_relevance_r2_raw`), that offset between speakers dominates and the mean R^2 of every feature is negative.
-5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads).
+5. Speed: expert and AVE training time, and feature extraction frames/s (2 torch threads):
+   Conv(A) alone and the renderer's lip features (Conv(A) with the expert's speech embedding).
 
 The expert and the AVEs are trained here from scratch (seeded), on the training side of the split, or, with
 --models, the expert and the seed-0 AVE are those of a given ave.pt trained on the same split (e.g. the default
@@ -33,7 +34,7 @@ from synctalk.core import atomic_path
 from synctalk.audio import audio_features, load_audio_encoder
 from synctalk.io import read_audio
 from synctalk.ave import (AVEConfig, ExpertConfig, LIP_TARGETS, default_split, frame_features, lip_target, load_clips,
-                          expert_path, load_expert, ridge_r2, score_offsets, train_ave, train_expert, with_speech)
+                          expert_path, lip_features, load_expert, ridge_r2, score_offsets, train_ave, train_expert, with_speech)
 from synctalk.phonetic import phonetic_sync, PhoneticError
 
 SHIFTS = (-10, -6, -3, 0, 3, 6, 10)
@@ -108,15 +109,15 @@ def seed_encoder(train, expert, seed, models):
     return encoder, seconds
 
 
-def extraction_speed(encoder, seconds=60.0, reps=5):
-    "Median frames/s of `audio_features` on `seconds` of speech, wall clock and per process-CPU second."
+def extraction_speed(features, seconds=60.0, reps=5):
+    "Median frames/s of `features(speech, n_frames)` on `seconds` of speech, wall clock and per process-CPU second."
     speech = np.tile(read_audio(asset_path("may_drive.wav")), 8)[:int(seconds*16000)]
     n = int(seconds*25)
-    audio_features(speech, encoder, n_frames=n)
+    features(speech, n)
     walls, cpus = [], []
     for _ in range(reps):
         w0, c0 = time.perf_counter(), time.process_time()
-        audio_features(speech, encoder, n_frames=n)
+        features(speech, n)
         walls.append(time.perf_counter() - w0); cpus.append(time.process_time() - c0)
     return dict(frames=n, frames_per_s_wall=round(n/statistics.median(walls)), frames_per_cpu_s=round(n/statistics.median(cpus)))
 
@@ -157,7 +158,8 @@ def main():
         lip_relevance_r2=relevance, lip_relevance_mean_r2=relevance_mean, lip_relevance=relevance_verdict(relevance_mean),
         lip_relevance_r2_raw=relevance_raw, lip_relevance_mean_r2_raw=relevance_raw_mean,
         seconds=dict(expert_training=expert_s and round(expert_s, 1), ave_training=ave_s, models=args.models),
-        extraction=extraction_speed(encoders[0]),
+        extraction=extraction_speed(lambda speech, n: audio_features(speech, encoders[0], n_frames=n)),
+        lip_feature_extraction=extraction_speed(lambda speech, n: lip_features(speech, encoders[0], expert, n)),
     )
     result["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     for k, v in result.items():

@@ -28,14 +28,14 @@ from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces, lip_gap
 # %% auto #0
 __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUFFIXES', 'RIGID_POINTS', 'JAW_POINTS',
            'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'MOUTH_CODES',
-           'READ_MIN_R', 'READ_ALPHAS', 'CorpusClip', 'corpus_dir', 'folder_clips', 'asset_clips', 'Split',
-           'speaker_split', 'default_split', 'align_faces', 'mouth_shape', 'speech_mel', 'mel_centre', 'TalkingClip',
-           'frames_part', 'with_speech', 'talking_clip', 'prepare_clip', 'load_clips', 'MouthEncoder', 'SpeechEncoder',
-           'ExpertMember', 'SyncExpert', 'sync_probability', 'Run', 'clip_run', 'ExpertConfig', 'warp_mel', 'draw_runs',
-           'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert', 'OffsetScores',
-           'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target', 'RidgeFit',
-           'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models', 'load_expert',
-           'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos',
+           'READ_MIN_R', 'READ_ALPHAS', 'READ_MAX_FRAMES', 'CorpusClip', 'corpus_dir', 'folder_clips', 'asset_clips',
+           'Split', 'speaker_split', 'default_split', 'align_faces', 'mouth_shape', 'speech_mel', 'mel_centre',
+           'TalkingClip', 'frames_part', 'with_speech', 'talking_clip', 'prepare_clip', 'load_clips', 'MouthEncoder',
+           'SpeechEncoder', 'ExpertMember', 'SyncExpert', 'sync_probability', 'Run', 'clip_run', 'ExpertConfig',
+           'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert',
+           'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target',
+           'RidgeFit', 'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models',
+           'load_expert', 'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos',
            'speech_embeddings', 'lip_features', 'process_audio', 'workspace_lip_features', 'SyncResult', 'sync_result',
            'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
 
@@ -872,6 +872,7 @@ def video_sync(video:str|Path, # a talking-face video
 MOUTH_CODES = 6 # K principal components of the mouth shape drive the renderer
 READ_MIN_R = 0.3 # a code read from speech with a lower out-of-fold correlation keeps the ridge's shrunken spread
 READ_ALPHAS = tuple(10.0**np.arange(0, 8)) # ridge strengths tried by the reader (thousands of features, hundreds of frames)
+READ_MAX_FRAMES = 3000 # the reader is fitted on at most this many training frames, evenly spread (its cost grows as their square)
 
 def mouth_codes(shape:np.ndarray, # float [N, D] `mouth_shape` of every frame of a clip
                 n_train:int, # frames 0 .. n_train - 1 define the components
@@ -904,7 +905,9 @@ class MouthReader(nn.Module):
     def fit(self, windows:np.ndarray, # float [N, W, A] the training frames' audio windows
             codes:np.ndarray, # float [N, K] their mouth codes (`mouth_codes`)
            ) -> MouthReader:
-        "Fit the regressions, and scale each well-read code so that its out-of-fold predictions spread as the codes do; returns self."
+        "Fit the regressions (on at most `READ_MAX_FRAMES` of the frames, evenly spread), and scale each well-read code so that its out-of-fold predictions spread as the codes do; returns self."
+        keep = np.linspace(0, len(windows) - 1, min(len(windows), READ_MAX_FRAMES)).round().astype(int)
+        windows, codes = windows[keep], np.asarray(codes)[keep]
         fit = ridge_fit(np.asarray(windows, np.float32).reshape(len(windows), -1), codes, READ_ALPHAS)
         c, held = np.asarray(codes, np.float64), fit.held_out
         r = np.array([np.corrcoef(held[:, k], c[:, k])[0, 1] if held[:, k].std() > 0 and c[:, k].std() > 0 else 0. for k in range(c.shape[1])])

@@ -25,9 +25,10 @@ from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_r
 from .metrics import Perceptual, perceptual_criterion, perceptual_input
 
 # %% auto #0
-__all__ = ['TrainConfig', 'TrainingDataError', 'TrainingData', 'prepare_training_data', 'load_training_data', 'RayBatch',
-           'sample_rays', 'frame_weights', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage', 'StepStats',
-           'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train', 'train_workspace']
+__all__ = ['TrainConfig', 'TrainingDataError', 'TrainingData', 'lip_crop_layout', 'prepare_training_data', 'load_training_data',
+           'RayBatch', 'sample_rays', 'frame_weights', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage',
+           'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train',
+           'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
 @dataclass
@@ -80,11 +81,14 @@ class TrainingDataError(SynctalkError):
 
 @dataclass(kw_only=True)
 class TrainingData(SubjectData):
-    "Everything training reads, at the training resolution S: the subject, its frames and region labels."
+    "Everything training reads, at the training resolution S: the subject, its frames and region labels (and its lips at the output scale)."
     frames:np.ndarray # uint8 [N, S, S, 3]
     labels:np.ndarray # uint8 [N, S, S] region labels
     mouth:np.ndarray # float32 [N, K] each frame's mouth codes (`synctalk.ave.mouth_codes`): what drives the lips in training
     inputs:tuple = () # the files the data came from (their hashes guard resumed training)
+    lip_crops:np.ndarray|None = None # uint8 [N, Q, Q, 3] each frame at the output size H around its lips; None: the lips train at S
+    lip_crop_origins:np.ndarray|None = None # int [N, 2] x, y of each crop's corner in the H x H frame
+    output_scale:float = 1. # r = H / S: output pixels per training pixel
     head_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] x0, y0, x1, y1 around the head, grown by 3% of S
     face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the face
     lip_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the lips
@@ -98,6 +102,8 @@ class TrainingData(SubjectData):
         if self.frames.shape[1:] != (S, S, 3) or self.labels.shape[1:] != (S, S):
             raise TrainingDataError(f"frames {self.frames.shape}, labels {self.labels.shape} and plate {self.plate.shape} disagree on the size")
         if self.n_train < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
+        if self.lip_crops is not None and (len(self.lip_crops) != N or np.shape(self.lip_crop_origins) != (N, 2) or self.output_scale <= 1):
+            raise TrainingDataError(f"{len(self.lip_crops)} lip crops with origins {np.shape(self.lip_crop_origins)} at scale {self.output_scale} for {N} frames: re-run `synctalk train` with --force")
         margin = max(int(round(0.03 * S)), 1)
         for name, region in (("head_boxes", "head"), ("face_boxes", "face"), ("lip_boxes", "lips"), ("upper_face_boxes", "upper_face")):
             setattr(self, name, np.array([mask_box(region_mask(l, region), margin) for l in self.labels]))
@@ -108,29 +114,44 @@ class TrainingData(SubjectData):
         return np.where(region_mask(self.labels[i], "head")[..., None], self.plate, self.frames[i])
 
 # %% ../nbs/08_train.ipynb #2dabe563
+def lip_crop_layout(labels:np.ndarray, # uint8 [N, H, H] region labels at full size
+                   ) -> tuple[int, np.ndarray]:
+    "Square crops around the lips: their side Q (the lips' largest extent over the clip, at least H/4) and each frame's crop corner x, y: int `[N, 2]`."
+    H = labels.shape[1]
+    boxes = np.array([mask_box(m) if (m := region_mask(l, "lips")).any() else (-1, -1, -1, -1) for l in labels]) # [N, 4]
+    found = boxes[:, 0] >= 0
+    Q = int(min(H, max((boxes[found, 2:] - boxes[found, :2]).max(initial=0), H // 4)))
+    centres = (boxes[:, :2] + boxes[:, 2:]) // 2
+    if found.any(): centres[~found] = np.median(centres[found], 0).astype(int) # a frame without lips: where they usually are
+    return Q, np.clip(centres - Q // 2, 0, H - Q)
+
 def prepare_training_data(ws:Workspace, # a processed workspace
                           resolution:int=256, # S
                           force:bool=False, # re-run even if up to date
                          ) -> StepRun:
-    "Step 'train-data': frames and region labels at S x S as uint8 .npy files (`train/`)."
+    "Step 'train-data': frames and region labels at S x S, and the frames around the lips at full size H when H > S, as uint8 .npy files (`train/`)."
     from synctalk.masks import load_masks
     fps = clip_info(ws).fps
     require_step(ws, "masks")
     S = resolution
     def make(staging):
         labels = load_masks(ws).labels # uint8 [N, H, W]
-        N = len(labels)
+        N, H = labels.shape[:2]
         (staging/ARTIFACTS.train_frames).parent.mkdir(parents=True)
         frames = np.lib.format.open_memmap(staging/ARTIFACTS.train_frames, "w+", np.uint8, (N, S, S, 3))
+        Q, origins = lip_crop_layout(labels) if H > S else (0, None)
+        crops = np.lib.format.open_memmap(staging/ARTIFACTS.train_lip_crops, "w+", np.uint8, (N, Q, Q, 3)) if Q else None
         n = 0
         for n, f in enumerate(progress(iter_video(ws.path(ARTIFACTS.frames), fps), "frames", total=N)):
             if n >= N: raise TrainingDataError(f"{ws.root}: the video has more frames than the masks ({N}): re-run `synctalk process`")
             frames[n] = f if f.shape[0] == S else cv2.resize(f, (S, S), interpolation=cv2.INTER_AREA)
+            if Q: crops[n] = f[origins[n, 1]:origins[n, 1] + Q, origins[n, 0]:origins[n, 0] + Q]
         if n + 1 != N: raise TrainingDataError(f"{ws.root}: the video has {n + 1} frames, the masks {N}: re-run `synctalk process`")
         frames.flush(); del frames
+        if Q: crops.flush(); del crops; np.save(staging/ARTIFACTS.train_lip_crop_origins, origins)
         np.save(staging/ARTIFACTS.train_labels, np.stack([cv2.resize(l, (S, S), interpolation=cv2.INTER_NEAREST) for l in labels]))
-        return dict(n_frames=N, resolution=S)
-    return run_step(ws, "train-data", make, dict(resolution=S), [ws.path(ARTIFACTS.frames), ws.path(ARTIFACTS.masks)], force)
+        return dict(n_frames=N, resolution=S, lip_crop=Q)
+    return run_step(ws, "train-data", make, dict(resolution=S, lip_crops=True), [ws.path(ARTIFACTS.frames), ws.path(ARTIFACTS.masks)], force)
 
 def load_training_data(ws:Workspace, # a processed workspace
                        config:TrainConfig, # its resolution and held-out fraction decide the data
@@ -140,19 +161,24 @@ def load_training_data(ws:Workspace, # a processed workspace
     n_train = heldout_start(clip_info(ws).n_frames, config.holdout)
     subject = load_subject(ws, S, n_train) # refuses a workspace that lacks a step
     subject = replace(subject, audio_lead=footage_lead(ws, n_train)[0])
-    prepare_training_data(ws, S)
+    step = prepare_training_data(ws, S)
     track = load_face(ws)
     mouth = mouth_codes(mouth_shape(track.landmarks, track.blendshapes, track.blendshape_names), n_train)
     names = (ARTIFACTS.train_frames, ARTIFACTS.train_labels, ARTIFACTS.background, ARTIFACTS.face, ARTIFACTS.poses, ARTIFACTS.audio_features)
+    sharp = {}
+    if step.meta.get("lip_crop"): # the lips at full size, for the lips stage
+        names += (ARTIFACTS.train_lip_crops, ARTIFACTS.train_lip_crop_origins)
+        sharp = dict(lip_crops=np.load(ws.path(ARTIFACTS.train_lip_crops), mmap_mode="r"), lip_crop_origins=np.load(ws.path(ARTIFACTS.train_lip_crop_origins)),
+                     output_scale=clip_info(ws).size / S)
     return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r"),
-                        labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), mouth=mouth, inputs=tuple(str(ws.path(p)) for p in names))
+                        labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), mouth=mouth, inputs=tuple(str(ws.path(p)) for p in names), **sharp)
 
 # %% ../nbs/08_train.ipynb #4433afda
 class RayBatch(NamedTuple):
     "Rays of B frames with their targets; patches come first, `B` of them, `P x P` each, row-major."
     frames:np.ndarray # [B] frame indices
-    u:np.ndarray # [N] pixel columns
-    v:np.ndarray # [N] pixel rows
+    u:np.ndarray # float32 [N] pixel columns at S (fractional on patches at the output scale)
+    v:np.ndarray # float32 [N] pixel rows at S
     ray_frame:np.ndarray # [N] row of `frames` each ray belongs to
     rgb:np.ndarray # float32 [N, 3] target colours in [0, 1]
     background:np.ndarray # float32 [N, 3]
@@ -165,39 +191,56 @@ def _patch_origin(box, P, S, rng):
     ox = rng.integers(x0, max(x1 - P, x0) + 1); oy = rng.integers(y0, max(y1 - P, y0) + 1)
     return min(max(ox, 0), S - P), min(max(oy, 0), S - P)
 
+def _output_scale_patch(data:TrainingData, i:int, P:int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "A `P x P` patch of output pixels inside frame `i`'s lip crop: its rays' `u`, `v` at S `[P^2]` and target colours `[P^2, 3]`."
+    Q, r = data.lip_crops.shape[1], data.output_scale
+    ox, oy = rng.integers(0, Q - P + 1, 2)
+    py, px = np.mgrid[oy:oy + P, ox:ox + P]
+    x0, y0 = data.lip_crop_origins[i]
+    to_s = lambda p: ((p + 0.5) / r - 0.5).ravel() # output pixel centre -> S pixel coordinate
+    return to_s(x0 + px), to_s(y0 + py), np.asarray(data.lip_crops[i])[py, px].reshape(-1, 3) / 255
+
 def sample_rays(data:TrainingData,
                 frames:np.ndarray, # [B] frame indices
                 rays_per_frame:int, # rays per frame (a patch counts P^2 of them)
                 rng:np.random.Generator,
                 patch:int=0, # P: one P x P patch per frame, 0 for none
-                lips:bool=False, # centre the patches on the lips instead of anywhere in the head box
+                lips:bool=False, # patches on the lips (at the output scale where the data has lip crops) instead of anywhere in the head box
                 face_fraction:float=0.5, # fraction of the random rays drawn in the face box
                 upper_face_fraction:float=0., # ... in the eyes-and-brows box (the rest in the head box)
                ) -> RayBatch:
     "Random rays (and optional patches) inside the frames' head, face and upper-face boxes, with their targets."
     S, P = data.size, patch
-    us, vs, rows = [], [], []
+    sharp = bool(P and lips and data.lip_crops is not None) # lip patches at the output scale
+    us, vs, rows, sharp_rgb = [], [], [], []
     if P:
         pu, pv = np.meshgrid(np.arange(P), np.arange(P), indexing="xy")
         for b, i in enumerate(frames):
+            rows.append(np.full(P * P, b))
+            if sharp:
+                u, v, rgb = _output_scale_patch(data, i, P, rng)
+                us.append(u); vs.append(v); sharp_rgb.append(rgb)
+                continue
             if lips:
                 x0, y0, x1, y1 = data.lip_boxes[i]
                 ox, oy = [min(max(int((a + c) / 2) - P // 2, 0), S - P) for a, c in ((x0, x1), (y0, y1))]
             else: ox, oy = _patch_origin(data.head_boxes[i], P, S, rng)
-            us.append(ox + pu.ravel()); vs.append(oy + pv.ravel()); rows.append(np.full(P * P, b))
+            us.append(ox + pu.ravel()); vs.append(oy + pv.ravel())
     n_rand = max(rays_per_frame - P * P, 0)
     n_face, n_upper = int(round(n_rand * face_fraction)), int(round(n_rand * upper_face_fraction))
     for b, i in enumerate(frames):
         for (x0, y0, x1, y1), n in ((data.face_boxes[i], n_face), (data.upper_face_boxes[i], n_upper), (data.head_boxes[i], n_rand - n_face - n_upper)):
             us.append(rng.integers(x0, x1, n)); vs.append(rng.integers(y0, y1, n)); rows.append(np.full(n, b))
-    u, v, row = np.concatenate(us), np.concatenate(vs), np.concatenate(rows)
+    u, v, row = np.concatenate(us).astype(np.float32), np.concatenate(vs).astype(np.float32), np.concatenate(rows)
+    ui, vi = [np.clip(np.rint(x), 0, S - 1).astype(int) for x in (u, v)] # the S pixel of each ray, for labels and background
     rgb, bgc, lab = np.empty((len(u), 3), np.float32), np.empty((len(u), 3), np.float32), np.empty(len(u), np.uint8)
     for b, i in enumerate(frames):
         sel = row == b
-        img, l = np.asarray(data.frames[i]), np.asarray(data.labels[i])
-        rgb[sel] = img[v[sel], u[sel]] / 255
-        lab[sel] = l[v[sel], u[sel]]
-        bgc[sel] = np.where(region_mask(lab[sel], "head")[:, None], data.plate[v[sel], u[sel]], img[v[sel], u[sel]]) / 255
+        img, l, x, y = np.asarray(data.frames[i]), np.asarray(data.labels[i]), ui[sel], vi[sel]
+        rgb[sel] = img[y, x] / 255
+        lab[sel] = l[y, x]
+        bgc[sel] = np.where(region_mask(lab[sel], "head")[:, None], data.plate[y, x], img[y, x]) / 255
+    if sharp: rgb[:len(frames) * P * P] = np.concatenate(sharp_rgb)
     return RayBatch(np.asarray(frames), u, v, row, rgb, bgc, region_mask(lab, "lips"), region_mask(lab, "face"), P)
 
 # %% ../nbs/08_train.ipynb #dc534ec6
@@ -447,7 +490,7 @@ def train_workspace(ws:Workspace, # a processed workspace (ingest, face, masks, 
     def make(staging):
         save_model(result.nerf, staging/ARTIFACTS.model)
         return dict(steps=result.steps, minutes=round(result.seconds / 60, 2), resolution=resolution, perceptual=result.perceptual,
-                    backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead,
+                    backend=result.nerf.record.encoding_backend, audio_lead=data.audio_lead, lips_scale=round(data.output_scale, 3) if data.lip_crops is not None else 1,
                     mouth_read_r=[round(float(r), 3) for r in result.nerf.model.mouth_reader.read_r], psnr_train=round(float(np.mean([s.psnr for s in result.stats[-50:]])), 2))
     run_step(ws, "train", make, asdict(config), list(data.inputs), force=True)
     return replace(result, path=ws.path(ARTIFACTS.model))

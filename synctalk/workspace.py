@@ -37,6 +37,8 @@ class ArtifactNames:
     audio_features:str = "audio_features.npz" # audio: per-frame AVE features
     train_frames:str = "train/frames.npy" # train-data: frames at the training resolution
     train_labels:str = "train/labels.npy" # train-data: region labels at the training resolution
+    train_lip_crops:str = "train/lip_crops.npy" # train-data: the frames at full size around the lips (when larger than S)
+    train_lip_crop_origins:str = "train/lip_crop_origins.npy" # train-data: where each lip crop lies in its frame
     train_plate:str = "train/plate.png" # train-data: the plate at the training resolution
     model:str = "nerf/model.pt" # train: the trained portrait NeRF
     train_state:str = "nerf/state.pt" # train: the resumable training state (not a step output)
