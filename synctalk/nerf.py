@@ -281,16 +281,13 @@ class PortraitNeRF(nn.Module):
     def set_regions(self, lips:torch.Tensor, expression:torch.Tensor): # [G, G, G] each, in [0, 1]: the lip and upper-face regions
         "Install the 3D lip and upper-face masks of the masked attention."
         self.lip_region.copy_(lips.reshape(-1)); self.expression_region.copy_(expression.reshape(-1))
-    def encode_mouth(self, codes:torch.Tensor, # [B, K] mouth codes
-                    ) -> torch.Tensor: # [B, D]
+    def encode_mouth(self, codes:torch.Tensor) -> torch.Tensor: # mouth codes [B, K] -> [B, D]
         "Audio codes of frames whose mouth codes are known (training frames: teacher forcing)."
         return self.audio_net(codes)
-    def encode_audio(self, features:torch.Tensor, # [B, W, A] audio features of a window of frames
-                    ) -> torch.Tensor: # [B, D]
+    def encode_audio(self, features:torch.Tensor) -> torch.Tensor: # audio features of windows of frames [B, W, A] -> [B, D]
         "Audio codes of the frames at the centres of the windows: their mouth codes read from the speech."
         return self.encode_mouth(self.mouth_reader(features))
-    def individual(self, index:torch.Tensor|None, # [B] training-frame indices, or None for frames never seen
-                  ) -> torch.Tensor: # [B, I] or [1, I]
+    def individual(self, index:torch.Tensor|None) -> torch.Tensor: # training-frame indices [B], or None for frames never seen -> [B, I] or [1, I]
         "Per-frame individual codes; unseen frames get the mean code."
         return self.individual_codes.mean(0, keepdim=True) if index is None else self.individual_codes[index]
     def density(self, x:torch.Tensor, # [M, 3] in [-bound, bound]
@@ -318,8 +315,7 @@ class PortraitNeRF(nn.Module):
         "View-dependent colour."
         h = torch.cat([spherical_harmonics(d), geo_feat, individual.expand(len(d), -1)], -1)
         return torch.sigmoid(self.color_net(h)) * (1 + 2e-3) - 1e-3
-    def uncertainty(self, enc_x:torch.Tensor, # [M, C]
-                   ) -> torch.Tensor: # [M] >= 0
+    def uncertainty(self, enc_x:torch.Tensor) -> torch.Tensor: # [M, C] -> [M] >= 0
         "Predicted uncertainty (the reference's uncertainty head; it does not train the encoder)."
         return F.softplus(self.uncertainty_net(enc_x.detach())[:, 0])
 

@@ -9,26 +9,22 @@ from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-import cv2
 import numpy as np
 import torch
 
 from .core import SynctalkError, atomic_path, denormals_flushed, get_device, progress, seed_everything, warn_once
-from .io import iter_video
 from .face import load_face
 from .ave import mouth_codes, mouth_shape
-from .masks import mask_box, region_mask
-from .workspace import Workspace, StepRun, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step, require_step
+from .workspace import Workspace, ARTIFACTS, HELDOUT_FRACTION, clip_info, heldout_start, run_step
 from .nerf import (NeRFConfig, PortraitNeRF, Conditioning, Rays, WeightEMA, param_groups, pixel_rays, render_rays, lift_regions,
                            photometric_loss, ambient_loss, opacity_entropy)
 from .model import SubjectData, TrainedNeRF, footage_lead, load_subject, model_record, save_model
+from .training_data import TrainingDataError, TrainingData, RayBatch, prepare_training_data, sample_rays, frame_weights, frame_regions
 from .metrics import Perceptual, perceptual_criterion, perceptual_input
 
 # %% auto #0
-__all__ = ['TrainConfig', 'TrainingDataError', 'TrainingData', 'lip_crop_layout', 'prepare_training_data', 'load_training_data',
-           'RayBatch', 'sample_rays', 'frame_weights', 'frame_regions', 'step_loss', 'lr_factor', 'training_stage',
-           'StepStats', 'new_model', 'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train',
-           'train_workspace']
+__all__ = ['TrainConfig', 'load_training_data', 'step_loss', 'lr_factor', 'training_stage', 'StepStats', 'new_model',
+           'draw_batch', 'Trainer', 'save_state', 'resume', 'TrainResult', 'train', 'train_workspace']
 
 # %% ../nbs/08_train.ipynb #ddf21a6c
 @dataclass
@@ -75,84 +71,7 @@ class TrainConfig:
     @property
     def patch(self) -> int: return max(self.resolution // 8, 16) # P, LPIPS patch side
 
-# %% ../nbs/08_train.ipynb #0991879b
-class TrainingDataError(SynctalkError):
-    "Inputs for training are missing or inconsistent."
-
-@dataclass(kw_only=True)
-class TrainingData(SubjectData):
-    "Everything training reads, at the training resolution S: the subject, its frames and region labels (and its lips at the output scale)."
-    frames:np.ndarray # uint8 [N, S, S, 3]
-    labels:np.ndarray # uint8 [N, S, S] region labels
-    mouth:np.ndarray # float32 [N, K] each frame's mouth codes (`synctalk.ave.mouth_codes`): what drives the lips in training
-    inputs:tuple = () # the files the data came from (their hashes guard resumed training)
-    lip_crops:np.ndarray|None = None # uint8 [N, Q, Q, 3] each frame at the output size H around its lips; None: the lips train at S
-    lip_crop_origins:np.ndarray|None = None # int [N, 2] x, y of each crop's corner in the H x H frame
-    output_scale:float = 1. # r = H / S: output pixels per training pixel
-    head_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] x0, y0, x1, y1 around the head, grown by 3% of S
-    face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the face
-    lip_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the lips
-    upper_face_boxes:np.ndarray = field(init=False, repr=False) # int [N, 4] ... around the eyes and brows
-
-    def __post_init__(self):
-        super().__post_init__()
-        N, S = self.n_frames, self.size
-        if len(self.frames) != N or len(self.labels) != N or len(self.mouth) != N:
-            raise TrainingDataError(f"{len(self.frames)} frames, {len(self.labels)} labels and {len(self.mouth)} mouth codes for {N} poses: re-run the pipeline steps on this workspace")
-        if self.frames.shape[1:] != (S, S, 3) or self.labels.shape[1:] != (S, S):
-            raise TrainingDataError(f"frames {self.frames.shape}, labels {self.labels.shape} and plate {self.plate.shape} disagree on the size")
-        if self.n_train < 2: raise TrainingDataError(f"only {N} frames: too few to train on (need at least 2 besides the held-out ones)")
-        if self.lip_crops is not None and (len(self.lip_crops) != N or np.shape(self.lip_crop_origins) != (N, 2) or self.output_scale <= 1):
-            raise TrainingDataError(f"{len(self.lip_crops)} lip crops with origins {np.shape(self.lip_crop_origins)} at scale {self.output_scale} for {N} frames: re-run `synctalk train` with --force")
-        margin = max(int(round(0.03 * S)), 1)
-        for name, region in (("head_boxes", "head"), ("face_boxes", "face"), ("lip_boxes", "lips"), ("upper_face_boxes", "upper_face")):
-            setattr(self, name, np.array([mask_box(region_mask(l, region), margin) for l in self.labels]))
-
-    def background(self, i:int, # frame index
-                  ) -> np.ndarray: # uint8 [S, S, 3]
-        "The frame with its head replaced by the background plate: what the head NeRF is rendered over."
-        return np.where(region_mask(self.labels[i], "head")[..., None], self.plate, self.frames[i])
-
-# %% ../nbs/08_train.ipynb #2dabe563
-def lip_crop_layout(labels:np.ndarray, # uint8 [N, H, H] region labels at full size
-                   ) -> tuple[int, np.ndarray]:
-    "Square crops around the lips: their side Q (the lips' largest extent over the clip, at least H/4) and each frame's crop corner x, y: int `[N, 2]`."
-    H = labels.shape[1]
-    boxes = np.array([mask_box(m) if (m := region_mask(l, "lips")).any() else (-1, -1, -1, -1) for l in labels]) # [N, 4]
-    found = boxes[:, 0] >= 0
-    Q = int(min(H, max((boxes[found, 2:] - boxes[found, :2]).max(initial=0), H // 4)))
-    centres = (boxes[:, :2] + boxes[:, 2:]) // 2
-    if found.any(): centres[~found] = np.median(centres[found], 0).astype(int) # a frame without lips: where they usually are
-    return Q, np.clip(centres - Q // 2, 0, H - Q)
-
-def prepare_training_data(ws:Workspace, # a processed workspace
-                          resolution:int=256, # S
-                          force:bool=False, # re-run even if up to date
-                         ) -> StepRun:
-    "Step 'train-data': frames and region labels at S x S, and the frames around the lips at full size H when H > S, as uint8 .npy files (`train/`)."
-    from synctalk.masks import load_masks
-    fps = clip_info(ws).fps
-    require_step(ws, "masks")
-    S = resolution
-    def make(staging):
-        labels = load_masks(ws).labels # uint8 [N, H, W]
-        N, H = labels.shape[:2]
-        (staging/ARTIFACTS.train_frames).parent.mkdir(parents=True)
-        frames = np.lib.format.open_memmap(staging/ARTIFACTS.train_frames, "w+", np.uint8, (N, S, S, 3))
-        Q, origins = lip_crop_layout(labels) if H > S else (0, None)
-        crops = np.lib.format.open_memmap(staging/ARTIFACTS.train_lip_crops, "w+", np.uint8, (N, Q, Q, 3)) if Q else None
-        n = 0
-        for n, f in enumerate(progress(iter_video(ws.path(ARTIFACTS.frames), fps), "frames", total=N)):
-            if n >= N: raise TrainingDataError(f"{ws.root}: the video has more frames than the masks ({N}): re-run `synctalk process`")
-            frames[n] = f if f.shape[0] == S else cv2.resize(f, (S, S), interpolation=cv2.INTER_AREA)
-            if Q: crops[n] = f[origins[n, 1]:origins[n, 1] + Q, origins[n, 0]:origins[n, 0] + Q]
-        if n + 1 != N: raise TrainingDataError(f"{ws.root}: the video has {n + 1} frames, the masks {N}: re-run `synctalk process`")
-        frames.flush(); del frames
-        if Q: crops.flush(); del crops; np.save(staging/ARTIFACTS.train_lip_crop_origins, origins)
-        np.save(staging/ARTIFACTS.train_labels, np.stack([cv2.resize(l, (S, S), interpolation=cv2.INTER_NEAREST) for l in labels]))
-        return dict(n_frames=N, resolution=S, lip_crop=Q)
-    return run_step(ws, "train-data", make, dict(resolution=S, lip_crops=True), [ws.path(ARTIFACTS.frames), ws.path(ARTIFACTS.masks)], force)
-
+# %% ../nbs/08_train.ipynb #062a3593
 def load_training_data(ws:Workspace, # a processed workspace
                        config:TrainConfig, # its resolution and held-out fraction decide the data
                       ) -> TrainingData:
@@ -172,93 +91,6 @@ def load_training_data(ws:Workspace, # a processed workspace
                      output_scale=clip_info(ws).size / S)
     return TrainingData(**{f.name: getattr(subject, f.name) for f in fields(SubjectData)}, frames=np.load(ws.path(ARTIFACTS.train_frames), mmap_mode="r"),
                         labels=np.load(ws.path(ARTIFACTS.train_labels), mmap_mode="r"), mouth=mouth, inputs=tuple(str(ws.path(p)) for p in names), **sharp)
-
-# %% ../nbs/08_train.ipynb #4433afda
-class RayBatch(NamedTuple):
-    "Rays of B frames with their targets; patches come first, `B` of them, `P x P` each, row-major."
-    frames:np.ndarray # [B] frame indices
-    u:np.ndarray # float32 [N] pixel columns at S (fractional on patches at the output scale)
-    v:np.ndarray # float32 [N] pixel rows at S
-    ray_frame:np.ndarray # [N] row of `frames` each ray belongs to
-    rgb:np.ndarray # float32 [N, 3] target colours in [0, 1]
-    background:np.ndarray # float32 [N, 3]
-    lips:np.ndarray # bool [N]
-    face:np.ndarray # bool [N]
-    patch:int # P, or 0 when there are no patches
-
-def _patch_origin(box, P, S, rng):
-    x0, y0, x1, y1 = box
-    ox = rng.integers(x0, max(x1 - P, x0) + 1); oy = rng.integers(y0, max(y1 - P, y0) + 1)
-    return min(max(ox, 0), S - P), min(max(oy, 0), S - P)
-
-def _output_scale_patch(data:TrainingData, i:int, P:int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "A `P x P` patch of output pixels inside frame `i`'s lip crop: its rays' `u`, `v` at S `[P^2]` and target colours `[P^2, 3]`."
-    Q, r = data.lip_crops.shape[1], data.output_scale
-    ox, oy = rng.integers(0, Q - P + 1, 2)
-    py, px = np.mgrid[oy:oy + P, ox:ox + P]
-    x0, y0 = data.lip_crop_origins[i]
-    to_s = lambda p: ((p + 0.5) / r - 0.5).ravel() # output pixel centre -> S pixel coordinate
-    return to_s(x0 + px), to_s(y0 + py), np.asarray(data.lip_crops[i])[py, px].reshape(-1, 3) / 255
-
-def sample_rays(data:TrainingData,
-                frames:np.ndarray, # [B] frame indices
-                rays_per_frame:int, # rays per frame (a patch counts P^2 of them)
-                rng:np.random.Generator,
-                patch:int=0, # P: one P x P patch per frame, 0 for none
-                lips:bool=False, # patches on the lips (at the output scale where the data has lip crops) instead of anywhere in the head box
-                face_fraction:float=0.5, # fraction of the random rays drawn in the face box
-                upper_face_fraction:float=0., # ... in the eyes-and-brows box (the rest in the head box)
-               ) -> RayBatch:
-    "Random rays (and optional patches) inside the frames' head, face and upper-face boxes, with their targets."
-    S, P = data.size, patch
-    sharp = bool(P and lips and data.lip_crops is not None) # lip patches at the output scale
-    us, vs, rows, sharp_rgb = [], [], [], []
-    if P:
-        pu, pv = np.meshgrid(np.arange(P), np.arange(P), indexing="xy")
-        for b, i in enumerate(frames):
-            rows.append(np.full(P * P, b))
-            if sharp:
-                u, v, rgb = _output_scale_patch(data, i, P, rng)
-                us.append(u); vs.append(v); sharp_rgb.append(rgb)
-                continue
-            if lips:
-                x0, y0, x1, y1 = data.lip_boxes[i]
-                ox, oy = [min(max(int((a + c) / 2) - P // 2, 0), S - P) for a, c in ((x0, x1), (y0, y1))]
-            else: ox, oy = _patch_origin(data.head_boxes[i], P, S, rng)
-            us.append(ox + pu.ravel()); vs.append(oy + pv.ravel())
-    n_rand = max(rays_per_frame - P * P, 0)
-    n_face, n_upper = int(round(n_rand * face_fraction)), int(round(n_rand * upper_face_fraction))
-    for b, i in enumerate(frames):
-        for (x0, y0, x1, y1), n in ((data.face_boxes[i], n_face), (data.upper_face_boxes[i], n_upper), (data.head_boxes[i], n_rand - n_face - n_upper)):
-            us.append(rng.integers(x0, x1, n)); vs.append(rng.integers(y0, y1, n)); rows.append(np.full(n, b))
-    u, v, row = np.concatenate(us).astype(np.float32), np.concatenate(vs).astype(np.float32), np.concatenate(rows)
-    ui, vi = [np.clip(np.rint(x), 0, S - 1).astype(int) for x in (u, v)] # the S pixel of each ray, for labels and background
-    rgb, bgc, lab = np.empty((len(u), 3), np.float32), np.empty((len(u), 3), np.float32), np.empty(len(u), np.uint8)
-    for b, i in enumerate(frames):
-        sel = row == b
-        img, l, x, y = np.asarray(data.frames[i]), np.asarray(data.labels[i]), ui[sel], vi[sel]
-        rgb[sel] = img[y, x] / 255
-        lab[sel] = l[y, x]
-        bgc[sel] = np.where(region_mask(lab[sel], "head")[:, None], data.plate[y, x], img[y, x]) / 255
-    if sharp: rgb[:len(frames) * P * P] = np.concatenate(sharp_rgb)
-    return RayBatch(np.asarray(frames), u, v, row, rgb, bgc, region_mask(lab, "lips"), region_mask(lab, "face"), P)
-
-# %% ../nbs/08_train.ipynb #dc534ec6
-def frame_weights(data:SubjectData, # the subject, its expressions in span units
-                  emphasis:float, # extra weight of a frame whose expression is a whole span from the median
-                 ) -> np.ndarray:
-    "The probability of drawing each training frame: 1 + `emphasis` x its largest coefficient's distance from the median (at most 1), normalized: float64 `[n_train]`."
-    e = np.asarray(data.expressions[:data.n_train], np.float64)
-    w = 1 + emphasis * np.abs(e - np.median(e, 0)).max(1).clip(max=1)
-    return w / w.sum()
-
-# %% ../nbs/08_train.ipynb #584a5862
-def frame_regions(data:TrainingData, # the subject
-                  max_frames:int=32, # frames used
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    "Up to `max_frames` training frames spread over the clip `[K]`, and their head, lips and upper-face masks: bool `[K, S, S, 3]`."
-    idx = data.train_idx[np.linspace(0, data.n_train - 1, min(max_frames, data.n_train)).round().astype(int)]
-    return idx, np.stack([np.stack([region_mask(data.labels[i], name) for name in ("head", "lips", "upper_face")], -1) for i in idx])
 
 # %% ../nbs/08_train.ipynb #9b90263a
 def step_loss(out, # RenderOutput of the batch's rays
