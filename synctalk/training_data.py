@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import cv2
+import ipywidgets as widgets
 import numpy as np
 import torch
 
@@ -22,7 +23,7 @@ from .model import SubjectData
 
 # %% auto #0
 __all__ = ['TrainingDataError', 'TrainingData', 'synthetic_subject', 'lip_crop_layout', 'prepare_training_data', 'RayBatch',
-           'sample_rays', 'frame_weights', 'frame_regions']
+           'sample_rays', 'frame_weights', 'frame_regions', 'RayBatchViewer']
 
 # %% ../nbs/07b_training_data.ipynb #0991879b
 class TrainingDataError(SynctalkError):
@@ -221,3 +222,34 @@ def frame_regions(data:TrainingData, # the subject
     "Up to `max_frames` training frames spread over the clip `[K]`, and their head, lips and upper-face masks: bool `[K, S, S, 3]`."
     idx = data.train_idx[np.linspace(0, data.n_train - 1, min(max_frames, data.n_train)).round().astype(int)]
     return idx, np.stack([np.stack([region_mask(data.labels[i], name) for name in ("head", "lips", "upper_face")], -1) for i in idx])
+
+# %% ../nbs/07b_training_data.ipynb #c6374226
+class RayBatchViewer(widgets.VBox):
+    "Pick a training frame and a stage, and see where that stage's rays fall on the frame (patch red, random rays blue)."
+    def __init__(self, data:TrainingData, # the subject
+                 rays_per_frame:int=512, # as in training: `rays_per_step / frames_per_step`
+                 patch:int=16, # P (training uses `TrainConfig.patch`)
+                 seed:int=0,
+                ):
+        import plotly.graph_objects as go
+        self.data, self.rays_per_frame, self.patch, self.rng = data, rays_per_frame, patch, np.random.default_rng(seed)
+        self.frame = widgets.IntSlider(0, 0, data.n_train - 1, description="frame")
+        self.stage = widgets.ToggleButtons(options=["coarse", "fine", "lips"], description="stage")
+        dots = lambda colour, name: go.Scatter(x=[], y=[], mode="markers", marker=dict(size=3, color=colour), name=name)
+        self.figure = go.FigureWidget([go.Image(z=np.asarray(data.frames[0])), dots("red", "patch"), dots("deepskyblue", "random")],
+                                      layout=dict(height=420, width=460, margin=dict(l=10, r=10, t=10, b=10)))
+        self.frame.observe(self._update, "value"); self.stage.observe(self._update, "value")
+        super().__init__([widgets.HBox([self.frame, self.stage]), self.figure])
+        self._update()
+
+    def batch(self) -> RayBatch:
+        "A fresh draw of the chosen frame's rays in the chosen stage."
+        lips, coarse = self.stage.value == "lips", self.stage.value == "coarse"
+        return sample_rays(self.data, np.array([self.frame.value]), self.rays_per_frame, self.rng, 0 if coarse else self.patch, lips)
+
+    def _update(self, change=None):
+        b = self.batch(); n = b.patch ** 2
+        with self.figure.batch_update():
+            self.figure.data[0].z = np.asarray(self.data.frames[self.frame.value])
+            self.figure.data[1].x, self.figure.data[1].y = b.u[:n], b.v[:n]
+            self.figure.data[2].x, self.figure.data[2].y = b.u[n:], b.v[n:]
