@@ -372,7 +372,7 @@ def load_plate_seen(ws:Workspace, # a workspace where `process_masks` ran
                    ) -> np.ndarray:
     "Where the workspace's background plate saw the background (False: inpainted): bool `[H, W]`."
     require_step(ws, "masks")
-    return load_arrays(ws.path(ARTIFACTS.masks))["plate_seen"].astype(bool)
+    with np.load(ws.path(ARTIFACTS.masks), allow_pickle=False) as z: return z["plate_seen"].astype(bool) # only this array: not the labels again
 
 # %% ../nbs/03_masks.ipynb #a50917e8
 def plate_check_image(frames:np.ndarray, # uint8 [N, H, W, 3]
