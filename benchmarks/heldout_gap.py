@@ -49,7 +49,7 @@ def scores(nerf, subject, clip, track, idx, codes, expressions, box) -> dict:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-w", "--workspace", type=Path, required=True, help="a trained and evaluated workspace")
+    p.add_argument("-w", "--workspace", type=Path, required=True, help="a trained workspace")
     args = p.parse_args()
     load_before, t0 = os.getloadavg(), time.perf_counter()
     ws = Workspace(args.workspace)
