@@ -68,7 +68,7 @@ def composite_portrait(render:np.ndarray, # uint8 [H, W, 3] rendered head F_r ov
                        face:np.ndarray, # bool [H, W] the face mask of F_o
                        fill:np.ndarray, # uint8 [H, W, 3] what shows where the face was and the render is not (`face_fill`)
                        blur:float=2.0, # edge blend sigma (pixels)
-                       grow:int|None=None, # the render may cover the face mask grown by this many pixels; default H/32
+                       grow:int|None=None, # the render may cover the face mask grown this many pixels downward (`paste_region`); default H/32
                        matte:np.ndarray|None=None, # float [H, W] `portrait_matte(alpha, face, blur, grow)`, when the caller has it already
                       ) -> np.ndarray:
     "Paste the rendered face into `original`: its face replaced by `fill`, the render over that, blended in by a blurred edge: `uint8 [H, W, 3]`."
@@ -86,11 +86,15 @@ def portrait_matte(alpha:np.ndarray, # float [H, W] the render's opacity
     return np.minimum(soft_matte(alpha, blur), paste_region(face, grow))
 
 def paste_region(face:np.ndarray, # bool [H, W] the face mask of F_o
-                 grow:int|None=None, # pixels to grow it by; default H/32
+                 grow:int|None=None, # pixels it grows downward, the jaw's room; default H/32
+                 margin:int|None=None, # pixels it grows in every direction; default H/256
                 ) -> np.ndarray:
-    "Where the portrait composite may take the render: the face mask grown by `grow` pixels, float32 `[H, W]` in {0, 1}."
-    g = max(1, face.shape[0]//32) if grow is None else grow
-    return cv2.dilate(face.astype(np.uint8), np.ones((2*g + 1, 2*g + 1), np.uint8)).astype(np.float32)
+    "Where the portrait composite may take the render: the face mask grown by `margin` pixels and then `grow` more downward, float32 `[H, W]` in {0, 1}."
+    H = face.shape[0]
+    g, m = (max(1, H//32) if grow is None else grow), (max(1, H//256) if margin is None else margin)
+    around = cv2.dilate(face.astype(np.uint8), np.ones((2*m + 1, 2*m + 1), np.uint8))
+    below = np.zeros((2*g + 1, 1), np.uint8); below[:g + 1] = 1 # a pixel takes the mask from up to g pixels above it
+    return cv2.dilate(around, below).astype(np.float32)
 
 def render_region(face:np.ndarray, # bool [H, W] the face mask of F_o
                   size:int, # the render's side S
