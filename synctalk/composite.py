@@ -85,6 +85,7 @@ def portrait_matte(alpha:np.ndarray, # float [H, W] the render's opacity
     "Where and how much `composite_portrait` takes the render: float32 `[H, W]` in [0, 1], zero outside the grown face."
     return np.minimum(soft_matte(alpha, blur), paste_region(face, grow))
 
+# %% ../nbs/09_composite.ipynb #97add94a
 def paste_region(face:np.ndarray, # bool [H, W] the face mask of F_o
                  grow:int|None=None, # pixels it grows downward, the jaw's room; default H/32
                  margin:int|None=None, # pixels it grows in every direction; default H/256
