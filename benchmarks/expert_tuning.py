@@ -8,6 +8,7 @@ the clip offsets, and the imposed-shift hit rate at shifts -6, 3, 10 frames. Mem
 each; then the ensembles of the first 2 .. G members are scored (`SyncExpert.joined`).
 
     python benchmarks/expert_tuning.py --members 5 --steps 1500
+    python benchmarks/expert_tuning.py --members 2 --as-recorded   # trial clips not put in sync (`load_clips(realign=False)`)
 
 Prints one JSON object on its last line.
 """
@@ -44,10 +45,12 @@ def main():
     p.add_argument("--members", type=int, default=ExpertConfig.members)
     p.add_argument("--steps", type=int, default=ExpertConfig.steps)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--as-recorded", action="store_true", help="train on the clips as recorded, not put in sync by the corpus's sync check")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    fit, held = map(load_clips, tuning_split(default_split().train))
+    fit, held = tuning_split(default_split().train)
+    fit, held = load_clips(fit, realign=not args.as_recorded), load_clips(held) # trained in sync (unless --as-recorded), measured as recorded
     print(f"tuning speakers: {sorted({c.speaker for c in held})}; trial training clips: {len(fit)}", flush=True)
     cfg, members, single, seconds = replace(ExpertConfig(), steps=args.steps, members=1), [], [], []
     for seed in range(args.members):
@@ -60,7 +63,7 @@ def main():
     print(json.dumps(dict(
         machine=dict(cpus=os.cpu_count(), torch_threads=args.threads, processor=platform.processor() or platform.machine(),
                      load_average_before=[round(x, 2) for x in load_before], load_average_after=[round(x, 2) for x in os.getloadavg()]),
-        tuning_speakers=sorted({c.speaker for c in held}), tuning_seconds=round(sum(len(c) for c in held)/25, 1),
+        trained_in_sync=not args.as_recorded, tuning_speakers=sorted({c.speaker for c in held}), tuning_seconds=round(sum(len(c) for c in held)/25, 1),
         steps=args.steps, member_training_s=seconds, members=single, ensembles=joined)))
 
 

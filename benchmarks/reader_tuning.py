@@ -40,7 +40,7 @@ def trial_models(path):
     "The trial encoder and expert (trained without the tuning speakers), trained and saved at `path` unless there."
     if not os.path.isfile(path):
         fit, _ = speaker_split(default_split().train, TUNING_SPEAKERS)
-        clips = load_clips(fit)
+        clips = load_clips(fit, realign=True)
         expert = train_expert(clips, ExpertConfig())
         save_models(train_ave(clips, expert, AVEConfig()), expert, ExpertConfig(), path)
     return load_audio_encoder(path), load_expert(expert_path(path))

@@ -132,7 +132,7 @@ def main():
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     split = default_split()
-    train = load_clips(split.train)
+    train = load_clips(split.train, realign=True) # in sync, as the default models train on them
     val = load_clips([c for c in split.validation if c.part == "all"])
     t0 = time.perf_counter()
     if args.models: expert, encoders = load_expert(expert_path(args.models)), [load_audio_encoder(args.models)]

@@ -28,16 +28,16 @@ from .face import LIPS_INNER, LIPS_OUTER, FaceError, detect_faces, lip_gap
 # %% auto #0
 __all__ = ['VALIDATION_SPEAKERS', 'ASSET_SPEAKERS', 'SAMPLE_SPEAKER', 'VIDEO_SUFFIXES', 'RIGID_POINTS', 'JAW_POINTS',
            'MOUTH_POINTS', 'MOUTH_PREFIXES', 'DETECT_SIDE', 'WINDOW', 'MEL_MARGIN', 'LIP_TARGETS', 'MOUTH_CODES',
-           'READ_MIN_R', 'READ_ALPHAS', 'READ_MAX_FRAMES', 'CorpusClip', 'corpus_dir', 'folder_clips', 'asset_clips',
-           'Split', 'speaker_split', 'default_split', 'align_faces', 'mouth_shape', 'speech_mel', 'mel_centre',
-           'TalkingClip', 'frames_part', 'with_speech', 'talking_clip', 'prepare_clip', 'load_clips', 'MouthEncoder',
-           'SpeechEncoder', 'ExpertMember', 'SyncExpert', 'sync_probability', 'Run', 'clip_run', 'ExpertConfig',
-           'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint', 'train_expert',
-           'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave', 'lip_target',
-           'RidgeFit', 'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path', 'save_models',
-           'load_expert', 'train_models', 'train_default_models', 'clip_paths', 'join_torchrun', 'train_on_videos',
-           'speech_embeddings', 'lip_features', 'process_audio', 'workspace_lip_features', 'SyncResult', 'sync_result',
-           'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
+           'READ_MIN_R', 'READ_ALPHAS', 'READ_MAX_FRAMES', 'CorpusClip', 'corpus_dir', 'sync_delays', 'folder_clips',
+           'asset_clips', 'Split', 'speaker_split', 'default_split', 'align_faces', 'mouth_shape', 'speech_mel',
+           'mel_centre', 'TalkingClip', 'frames_part', 'with_speech', 'talking_clip', 'prepare_clip', 'load_clips',
+           'MouthEncoder', 'SpeechEncoder', 'ExpertMember', 'SyncExpert', 'sync_probability', 'Run', 'clip_run',
+           'ExpertConfig', 'warp_mel', 'draw_runs', 'expert_loss', 'distributed_rank', 'optimize', 'member_checkpoint',
+           'train_expert', 'OffsetScores', 'score_offsets', 'AudioVisualEncoder', 'AVEConfig', 'ave_loss', 'train_ave',
+           'lip_target', 'RidgeFit', 'ridge_fit', 'ridge_r2', 'mfcc_windows', 'frame_features', 'expert_path',
+           'save_models', 'load_expert', 'train_models', 'train_default_models', 'clip_paths', 'join_torchrun',
+           'train_on_videos', 'speech_embeddings', 'lip_features', 'process_audio', 'workspace_lip_features',
+           'SyncResult', 'sync_result', 'default_expert', 'video_sync', 'mouth_codes', 'MouthReader', 'OffsetExplorer']
 
 # %% ../nbs/05a_ave.ipynb #42e2c03d
 VALIDATION_SPEAKERS = frozenset({"reagan", "downey", "lrs2_00016", "lrs2_00024", "grid_c", "grid_f",
@@ -53,6 +53,7 @@ class CorpusClip:
     speaker: str
     real: bool = True
     part: str = "all" # "all", "head" (all but the held-out tail) or "tail" (the held-out tail)
+    audio_delay: int = 0 # frames to delay its speech by to put it in sync (`sync_delays`; negative: advance)
     def __repr__(self): return f"CorpusClip({self.path.name!r}, {self.speaker!r}{'' if self.real else ', generated'}{'' if self.part == 'all' else ', ' + self.part})"
 
 # %% ../nbs/05a_ave.ipynb #301d7b9c
@@ -63,13 +64,20 @@ def corpus_dir() -> Path|None:
     beside = Path(assets).parent/"corpus" if assets else None
     return beside if beside is not None and beside.is_dir() else None
 
+def sync_delays(rows:Sequence[dict], # the rows of a corpus.csv
+               ) -> list[int]:
+    "Frames to delay each clip's speech by to put it in sync: its sync check's `offset_frames` minus their median (0 where it has none)."
+    checked = lambda r: (r.get("offset_frames") or "").strip() != ""
+    median = int(np.median([int(r["offset_frames"]) for r in rows if checked(r)] or [0]))
+    return [int(r["offset_frames"]) - median if checked(r) else 0 for r in rows]
+
 def folder_clips(folder:str|Path, # a folder of talking-face videos, with or without a corpus.csv
                 ) -> list[CorpusClip]:
-    "The clips of `folder`: speakers and kinds from its `corpus.csv` when it has one, else one speaker per file."
+    "The clips of `folder`: speakers, kinds and sync delays from its `corpus.csv` when it has one, else one speaker per file."
     folder = Path(folder)
     if (folder/"corpus.csv").is_file():
-        with open(folder/"corpus.csv", newline="") as f:
-            return [CorpusClip(folder/r["file"], r["speaker"], r["kind"] == "real") for r in csv.DictReader(f)]
+        with open(folder/"corpus.csv", newline="") as f: rows = list(csv.DictReader(f))
+        return [CorpusClip(folder/r["file"], r["speaker"], r["kind"] == "real", audio_delay=d) for r, d in zip(rows, sync_delays(rows))]
     return [CorpusClip(p, p.stem) for p in sorted(folder.rglob("*")) if p.suffix.lower() in VIDEO_SUFFIXES]
 
 def asset_clips() -> list[CorpusClip]:
@@ -245,6 +253,7 @@ def prepare_clip(path:str|Path, # a talking-face video with its speech
     return talking_clip(path.name, speaker or path.stem, a["landmarks"], a["blendshapes"], tuple(str(s) for s in a["names"]), speech)
 
 def load_clips(clips:Sequence[CorpusClip], # corpus entries
+               realign:bool=False, # delay each clip's speech by its `audio_delay` (for training; measurements take clips as recorded)
               ) -> list[TalkingClip]:
     "Prepared clips, parts cut as marked; clips whose face cannot be tracked are left out with a warning."
     out = []
@@ -252,6 +261,7 @@ def load_clips(clips:Sequence[CorpusClip], # corpus entries
         try: clip = prepare_clip(c.path, c.speaker)
         except (FaceError, InputError) as e:
             warn_once(f"left out {c.path.name}: {e}"); continue
+        if realign and c.audio_delay: clip = with_speech(clip, clip.audio, c.audio_delay)
         start = heldout_start(len(clip))
         out.append({"all": clip, "head": frames_part(clip, 0, start), "tail": frames_part(clip, start, len(clip))}[c.part])
     return out
@@ -733,12 +743,12 @@ def train_default_models(expert_config:ExpertConfig=ExpertConfig(), # expert tra
     "The default `ave.pt` (expert beside it): trained on `default_split().train` the first time (minutes), then cached."
     split = default_split()
     if corpus_dir() is None: warn_once("no talking-face corpus found (set SYNCTALK_CORPUS): the default lip-sync models learn from the asset clips alone")
-    key = hashlib.sha256(json.dumps(dict(clips=[(sha256_file(c.path), c.speaker, c.part) for c in split.train], expert=asdict(expert_config),
+    key = hashlib.sha256(json.dumps(dict(clips=[(sha256_file(c.path), c.speaker, c.part, c.audio_delay) for c in split.train], expert=asdict(expert_config),
                                          ave=asdict(ave_config), cache=_CLIP_CACHE_VERSION), sort_keys=True).encode()).hexdigest()[:16]
     folder = cache_dir()/"ave"/f"default-{key}"
     with file_lock(cache_dir()/"ave"/f"default-{key}.lock"):
         if not (folder/ARTIFACTS.ave).is_file() or not expert_path(folder/ARTIFACTS.ave).is_file():
-            train_models(load_clips(split.train), folder/ARTIFACTS.ave, expert_config, ave_config)
+            train_models(load_clips(split.train, realign=True), folder/ARTIFACTS.ave, expert_config, ave_config)
     return folder/ARTIFACTS.ave
 
 # %% ../nbs/05a_ave.ipynb #b8a8d287
@@ -771,7 +781,7 @@ def train_on_videos(sources:Sequence[str|Path], # talking-face videos or folders
     "`synctalk ave-train`: prepare the clips (validation speakers left out), train the expert and the AVE, save `out`."
     device = join_torchrun(device)
     entries = clip_paths(sources) if sources else default_split().train
-    clips = load_clips(speaker_split(entries).train)
+    clips = load_clips(speaker_split(entries).train, realign=True)
     if not clips: raise InputError("none of the clips has a trackable face with speech: give talking-face videos with sound")
     return train_models(clips, out, expert_config, ave_config, device)
 
