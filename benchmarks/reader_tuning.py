@@ -79,7 +79,7 @@ def reader_scores(clips, feats, width=5):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default=str(cache_dir()/"ave"/"reader-tuning"/"ave.pt"), help="the trial ave.pt (expert beside it)")
+    p.add_argument("--models", default=str(cache_dir()/"ave"/"reader-tuning-in-sync"/"ave.pt"), help="the trial ave.pt (expert beside it)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
