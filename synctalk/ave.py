@@ -67,9 +67,14 @@ def corpus_dir() -> Path|None:
 def sync_delays(rows:Sequence[dict], # the rows of a corpus.csv
                ) -> list[int]:
     "Frames to delay each clip's speech by to put it in sync: its sync check's `offset_frames` minus their median (0 where it has none)."
-    checked = lambda r: (r.get("offset_frames") or "").strip() != ""
-    median = int(np.median([int(r["offset_frames"]) for r in rows if checked(r)] or [0]))
-    return [int(r["offset_frames"]) - median if checked(r) else 0 for r in rows]
+    def offset(r) -> int|None:
+        text = (r.get("offset_frames") or "").strip()
+        if not text: return None
+        try: return int(text)
+        except ValueError: raise InputError(f"corpus.csv: offset_frames {text!r} of {r.get('file')} is not a whole number of frames: correct it or leave it empty") from None
+    offsets = [offset(r) for r in rows]
+    median = int(np.median([o for o in offsets if o is not None] or [0]))
+    return [0 if o is None else o - median for o in offsets]
 
 def folder_clips(folder:str|Path, # a folder of talking-face videos, with or without a corpus.csv
                 ) -> list[CorpusClip]:
